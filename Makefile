@@ -1,0 +1,44 @@
+# zhichao: two entry points for a fresh Debian machine: `make demo`, `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+
+.PHONY: demo test test-quick lint fuzz bench clean services
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/zhichao demo
+
+# Installs PostgreSQL and Chromium from Debian when missing, starts a throw-away
+# PostgreSQL cluster, then runs every test (SQLite and PostgreSQL).
+test: $(STAMP)
+	bash scripts/test-services.sh
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	. var/test-services.env && ZHICHAO_REQUIRE_SERVICES=1 $(BIN)/python -m pytest -q -p no:cacheprovider; \
+	  rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$rc
+
+# The tests that need no PostgreSQL or Chromium (they skip).
+test-quick: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+# A longer property-based fuzz run of every framer and decoder.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -q tests -k fuzz
+
+services:
+	bash scripts/test-services.sh
+
+clean:
+	rm -rf var/ .pytest_cache .hypothesis

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs (when missing) and starts what the tests need: a throw-away PostgreSQL
+# cluster on 127.0.0.1:55432 and Debian's Chromium. Writes var/test-services.env.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p var
+
+need=()
+command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
+test -x /usr/bin/chromium || need+=(chromium)
+fc-list 2>/dev/null | grep -qi 'noto.*cjk\|wqy' || need+=(fonts-noto-cjk)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing from Debian: ${need[*]}"
+  if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+PGDATA="$PWD/var/pg"
+PGPORT=55432
+PGSOCK="$PWD/var/pgsock"
+mkdir -p "$PGSOCK"
+if [ "$(id -u)" = 0 ]; then RUN="runuser -u postgres --"; chown postgres "$PWD/var" "$PGSOCK"; else RUN=; fi
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  rm -rf "$PGDATA"
+  $RUN "$PGBIN/initdb" -D "$PGDATA" -U postgres -A trust --no-sync -E UTF8 >/dev/null
+fi
+if ! $RUN "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
+  $RUN "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PWD/var/pg.log" -w \
+    -o "-p $PGPORT -k $PGSOCK -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+fi
+cat > var/test-services.env <<ENV
+export ZHICHAO_TEST_PG_URL=postgresql+psycopg://postgres@127.0.0.1:$PGPORT/postgres
+export ZHICHAO_TEST_CHROMIUM=/usr/bin/chromium
+ENV
+echo "PostgreSQL on 127.0.0.1:$PGPORT, Chromium at /usr/bin/chromium"

@@ -1,0 +1,3 @@
+from zhichao.cli import main
+
+main()

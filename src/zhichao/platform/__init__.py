@@ -1,0 +1,1 @@
+"""The monitoring platform (county, city, province tiers): API, models, pages."""

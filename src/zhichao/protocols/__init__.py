@@ -1,0 +1,1 @@
+"""Byte framing and decoding per device family (pure: no sockets, clocks, DBs)."""

@@ -1,0 +1,1 @@
+"""Legal gross-mass limits and verdicts (pure; imports nothing of zhichao's)."""

@@ -1,0 +1,1 @@
+"""Device and traffic simulators that speak the real protocols."""

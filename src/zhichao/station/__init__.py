@@ -1,0 +1,1 @@
+"""A station: devices + lane + local store + uplink to the platform."""

@@ -1,0 +1,1 @@
+"""Serial, TCP and HTTP listeners: the only code that talks to devices."""
