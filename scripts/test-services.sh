@@ -8,7 +8,7 @@ mkdir -p var
 need=()
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
 test -x /usr/bin/chromium || need+=(chromium)
-fc-list 2>/dev/null | grep -qi 'noto.*cjk\|wqy' || need+=(fonts-noto-cjk)
+ls /usr/share/fonts/opentype/noto/NotoSansCJK* >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing from Debian: ${need[*]}"
   if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
