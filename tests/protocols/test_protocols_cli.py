@@ -1,0 +1,91 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from zhichao.protocols.cli import decode_stream
+from zhichao.protocols.registry import get_scale_protocol
+
+ZHICHAO = [str(Path(sys.executable).parent / "zhichao")]
+M20 = bytes.fromhex("022B30303230303032314203")
+M49 = bytes.fromhex("022B30343933383030314403")
+BAD_XOR = M20[:9] + b"1C" + M20[11:]
+
+
+def run(args, stdin=b""):
+    done = subprocess.run(
+        ZHICHAO + ["devices", "decode", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+    )
+    lines = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    return done.returncode, lines, done.stderr.decode()
+
+
+def test_manual_frames_from_a_file(tmp_path):
+    capture = tmp_path / "scale.bin"
+    capture.write_bytes(M20 + M49)
+
+    rc, lines, _ = run(["--protocol", "xk3190-tf0", str(capture)])
+
+    assert rc == 0
+    assert lines == [
+        {"weight_kg": 20, "stable": None, "status": "ok", "raw": M20.hex()},
+        {"weight_kg": 49380, "stable": None, "status": "ok", "raw": M49.hex()},
+    ]
+
+
+def test_garbage_stream_on_stdin_in_order():
+    stream = b"\x00\xff" + M49[6:] + M20 + BAD_XOR + b"junk" + M49 + M20[:4]
+
+    rc, lines, _ = run(["--protocol", "xk3190-tf0", "--unit", "t", "-"], stream)
+
+    assert rc == 0
+    assert [line.get("weight_kg") for line in lines] == [
+        None,
+        20_000,
+        None,
+        None,
+        49_380_000,
+        None,
+    ]
+    assert lines[0]["raw"] == (b"\x00\xff" + M49[6:]).hex()
+    assert "XOR" in lines[2]["error"] and lines[2]["raw"] == BAD_XOR.hex()
+    assert lines[3] == {"error": "4 bytes outside any frame", "raw": b"junk".hex()}
+    assert lines[5]["raw"] == M20[:4].hex()
+
+
+def test_large_input_streams_every_frame(tmp_path):
+    capture = tmp_path / "long.bin"
+    capture.write_bytes((M49 + b"\r\n") * 20_000)
+
+    rc, lines, _ = run(["--protocol", "xk3190-tf0", str(capture)])
+
+    assert rc == 0
+    weights = [line["weight_kg"] for line in lines if "weight_kg" in line]
+    assert weights == [49380] * 20_000
+    assert sum(len(bytes.fromhex(line["raw"])) for line in lines) == 14 * 20_000
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--protocol", "toledo-x", "-"], "xk3190-tf0"),
+        (["--protocol", "xk3190-tf0", "--unit", "lb", "-"], "kg"),
+    ],
+)
+def test_unknown_protocol_or_unit_is_a_usage_error(args, named):
+    rc, lines, err = run(args)
+    assert rc == 2
+    assert lines == []
+    assert named in err
+
+
+def test_long_garbage_is_reported_in_bounded_lines():
+    lines = list(
+        decode_stream(get_scale_protocol("xk3190-tf0"), "kg", iter([b"x" * 10_000]))
+    )
+    assert [len(bytes.fromhex(line["raw"])) for line in lines] == [4096, 4096, 1808]
