@@ -78,11 +78,13 @@ class LimitTable:
         return min(self.rows, key=lambda row: row.limit_kg)
 
     def axle_counts(self, kind: str) -> str:
-        """The axle counts a kind has rows for, for error messages ("2, 3, 4")."""
-        counts = sorted(
-            {(row.axles, row.and_more) for row in self.rows if row.kind == kind}
-        )
-        return ", ".join(f"{n} or more" if more else str(n) for n, more in counts)
+        """The axle counts a kind has rows for, in words ("2 to 4", "3 or more")."""
+        rows = [row for row in self.rows if row.kind == kind]
+        low = min(row.axles for row in rows)
+        high = max(row.axles for row in rows)
+        if any(row.and_more for row in rows):
+            return f"{low} or more"
+        return f"{low} to {high}" if high > low else str(low)
 
     def raise_row(self, kind: str, axles: int) -> RaiseRow | None:
         for row in self.gb1589_rows:

@@ -29,6 +29,11 @@ logger = logging.getLogger(__name__)
 KINDS = ("truck", "combination", "low_speed")
 BASIS_SEPARATOR = "；"
 
+_KIND_HINTS = {
+    "truck": 'more axles make a combination (汽车列车), kind "combination"',
+    "combination": 'fewer axles make a truck (货车), kind "truck"',
+}
+
 _JSON_TYPE_NAMES = {
     bool: "boolean",
     int: "integer",
@@ -187,8 +192,8 @@ def _row_limit(vehicle: VehicleInput, table: LimitTable) -> _Limit:
     if row is None:
         raise RulesInputError(
             f"axles: Art. 3 has no {vehicle.axles}-axle {vehicle.kind}; a "
-            f"{vehicle.kind} has {table.axle_counts(vehicle.kind)} axles "
-            "(a truck with 5 or more axles is a combination)"
+            f"{vehicle.kind} has {table.axle_counts(vehicle.kind)} axles; "
+            + _KIND_HINTS[vehicle.kind]
         )
     return _Limit(row.limit_kg, [_cite(row.basis, row.limit_kg)], [])
 
@@ -294,7 +299,8 @@ def over_rate_pct(over_kg: int, limit_kg: int) -> Decimal:
     Integer arithmetic, so no precision is lost however large the masses.
     """
     hundredths = (over_kg * 10000 * 2 + limit_kg) // (limit_kg * 2)
-    return Decimal(hundredths).scaleb(-2)
+    whole, cents = divmod(hundredths, 100)
+    return Decimal(f"{whole}.{cents:02d}")
 
 
 def _cite(basis: str, limit_kg: int) -> str:
