@@ -43,3 +43,7 @@ class StoreError(ZhichaoError):
 
 class UploadError(ZhichaoError):
     """The platform did not accept an upload."""
+
+
+class EncodingError(ProtocolError, ValueError):
+    """Text or a reading that a device format cannot carry (e.g. a non-GBK char)."""
