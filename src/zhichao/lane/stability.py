@@ -1,0 +1,188 @@
+"""Weight stability detection (称重稳定判定) for one weighbridge indicator stream.
+
+A weight is declared stable when, over the last ``window_s`` seconds of samples:
+
+- no sample was over or under range, and none carried the indicator's motion flag;
+- the samples stay inside a band of ``band_divisions`` divisions peak to peak;
+- the least-squares slope does not exceed ``slope_divisions_per_s`` divisions per
+  second by more than ``SLOPE_CONFIDENCE`` standard errors of that slope.
+
+The standard-error allowance exists because readings are quantised to one
+division: a settled truck flickering by one division can show an apparent slope
+of more than one division per second across a one-second window, while a truck
+still creeping on shows a clean ramp with a small standard error and is refused.
+
+The reported weight is the median of the window, rounded to the division, with
+a median exactly between two divisions going to the lower one.
+"""
+
+import logging
+import math
+from collections import deque
+from dataclasses import dataclass
+from enum import StrEnum
+
+from zhichao.protocols.readings import WeightReading, WeightStatus
+
+logger = logging.getLogger(__name__)
+
+# How many standard errors of the fitted slope are allowed above the bound.
+SLOPE_CONFIDENCE = 2.0
+# Slack for floating-point sums of sample times (seconds).
+TIME_EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class StabilityConfig:
+    """Per-lane stability settings; defaults follow the design brief."""
+
+    division_kg: int = 20
+    window_s: float = 1.0
+    band_divisions: float = 2
+    slope_divisions_per_s: float = 1.0
+    timeout_s: float = 15.0
+
+    @property
+    def band_kg(self) -> float:
+        return self.band_divisions * self.division_kg
+
+    @property
+    def slope_kg_per_s(self) -> float:
+        return self.slope_divisions_per_s * self.division_kg
+
+
+class StabilityKind(StrEnum):
+    STABLE = "stable"
+    TIMEOUT = "timeout"
+
+
+@dataclass(frozen=True)
+class StabilityResult:
+    """The end of one wait: a stable weight, or a timeout as unstable."""
+
+    kind: StabilityKind
+    weight_kg: int | None
+    at: float
+
+
+class StabilityDetector:
+    """Decide, sample by sample, when a weight has settled.
+
+    ``reset(t)`` starts a wait whose timeout counts from ``t``. ``add`` returns a
+    result once per wait: the first stable weight, or the timeout. After that it
+    returns None until the next ``reset``. A detector that was never reset starts
+    its first wait at the time of its first sample.
+    """
+
+    def __init__(self, config: StabilityConfig) -> None:
+        self.config = config
+        self._window: deque[tuple[float, float]] = deque()
+        self._started: float | None = None
+        self._done = False
+        self._last_t: float | None = None
+
+    @property
+    def waiting(self) -> bool:
+        return self._started is not None and not self._done
+
+    def reset(self, t: float) -> None:
+        self._window.clear()
+        self._started = t
+        self._done = False
+        self._last_t = None
+
+    def add(self, t: float, reading: WeightReading) -> StabilityResult | None:
+        if self._started is None:
+            self.reset(t)
+        if self._done:
+            return None
+
+        self._accept(t, reading)
+        weight = self._stable_weight(t)
+        if weight is not None:
+            return self._finish(StabilityKind.STABLE, weight, t)
+        return self.expire(t)
+
+    def expire(self, t: float) -> StabilityResult | None:
+        """Report the timeout if it has passed; for clock ticks between samples."""
+        if not self.waiting:
+            return None
+        if t - self._started < self.config.timeout_s - TIME_EPS:
+            return None
+        logger.debug("weight did not settle within %s s", self.config.timeout_s)
+        return self._finish(StabilityKind.TIMEOUT, None, t)
+
+    def _finish(
+        self, kind: StabilityKind, weight: int | None, t: float
+    ) -> StabilityResult:
+        self._done = True
+        self._window.clear()
+        return StabilityResult(kind, weight, t)
+
+    def _accept(self, t: float, reading: WeightReading) -> None:
+        """Put one sample into the window, or empty the window when it must."""
+        if self._last_t is not None and t < self._last_t:
+            logger.warning("sample time went back from %s to %s", self._last_t, t)
+            self._window.clear()
+        self._last_t = t
+        if reading.weight_kg is None or reading.status is not WeightStatus.OK:
+            self._window.clear()
+            return
+        if reading.stable is False:
+            self._window.clear()
+            return
+
+        self._window.append((t, float(reading.weight_kg)))
+        # Keep the newest samples that still span the window, no older ones.
+        while len(self._window) > 1 and t - self._window[1][0] >= (
+            self.config.window_s - TIME_EPS
+        ):
+            self._window.popleft()
+
+    def _stable_weight(self, t: float) -> int | None:
+        if len(self._window) < 3:
+            return None
+        if t - self._window[0][0] < self.config.window_s - TIME_EPS:
+            return None
+
+        values = [w for _, w in self._window]
+        if max(values) - min(values) + self.config.division_kg > self.config.band_kg:
+            return None
+        if not self._slope_ok():
+            return None
+        return round_to_division(_median(values), self.config.division_kg)
+
+    def _slope_ok(self) -> bool:
+        slope, stderr = fit_slope(list(self._window))
+        allowed = self.config.slope_kg_per_s + SLOPE_CONFIDENCE * stderr
+        return abs(slope) <= allowed
+
+
+def fit_slope(samples: list[tuple[float, float]]) -> tuple[float, float]:
+    """Least-squares slope (kg/s) of ``(t, kg)`` samples and its standard error."""
+    n = len(samples)
+    mean_t = sum(t for t, _ in samples) / n
+    mean_w = sum(w for _, w in samples) / n
+    sxx = sum((t - mean_t) ** 2 for t, _ in samples)
+    if sxx <= 0:
+        return 0.0, 0.0
+    sxy = sum((t - mean_t) * (w - mean_w) for t, w in samples)
+    slope = sxy / sxx
+
+    residual = sum((w - mean_w - slope * (t - mean_t)) ** 2 for t, w in samples)
+    stderr = math.sqrt(residual / (n - 2) / sxx) if n > 2 else 0.0
+    return slope, stderr
+
+
+def round_to_division(weight_kg: float, division_kg: int) -> int:
+    """Round to the nearest division; exactly half-way goes to the lower one."""
+    steps = math.ceil(weight_kg / division_kg - 0.5)
+    return int(steps * division_kg)
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[mid]
+    return (ordered[mid - 1] + ordered[mid]) / 2

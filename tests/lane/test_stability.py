@@ -1,0 +1,225 @@
+import pytest
+from lane_streams import (
+    arrival_stream,
+    creep_stream,
+    iid_noise_stream,
+    noise_stream,
+    reading,
+    three_identical,
+)
+
+from zhichao.lane.stability import (
+    StabilityConfig,
+    StabilityDetector,
+    StabilityKind,
+    StabilityResult,
+    fit_slope,
+    round_to_division,
+)
+
+EPS = 1e-6
+FRAME_RATES = [10, 20]
+
+
+def run(samples, config=StabilityConfig(), start=None) -> StabilityResult | None:
+    """Feed samples until the detector gives its result."""
+    detector = StabilityDetector(config)
+    detector.reset(samples[0][0] if start is None else start)
+    for t, weight in samples:
+        result = detector.add(t, reading(weight))
+        if result is not None:
+            return result
+    return None
+
+
+@pytest.mark.parametrize("fps", FRAME_RATES)
+@pytest.mark.parametrize("seed", range(10))
+def test_noise_of_two_divisions_times_out_as_unstable(fps, seed):
+    result = run(noise_stream(fps, seed))
+
+    assert result.kind is StabilityKind.TIMEOUT
+    assert result.weight_kg is None
+    assert result.at == pytest.approx(15.0)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_independent_noise_at_20_fps_times_out(seed):
+    result = run(iid_noise_stream(20, seed))
+
+    assert result.kind is StabilityKind.TIMEOUT
+
+
+@pytest.mark.parametrize("fps", FRAME_RATES)
+@pytest.mark.parametrize("offset", [0, 3, 7, 10, 13, 19])
+def test_truck_creeping_on_at_50_kg_s_is_never_stable(fps, offset):
+    samples = creep_stream(fps, 50, 48000 + offset)
+
+    # the naive rule accepts it: quantised readings repeat while it creeps
+    assert three_identical(samples) is not None
+    assert run(samples).kind is StabilityKind.TIMEOUT
+
+
+@pytest.mark.parametrize("fps", FRAME_RATES)
+@pytest.mark.parametrize("seed", range(25))
+def test_settled_truck_flickering_by_one_division_is_stable_within_1_s(fps, seed):
+    samples, settled_at = arrival_stream(fps, seed, settled_kg=49390)
+
+    result = run(samples)
+
+    assert result.kind is StabilityKind.STABLE
+    assert settled_at <= result.at <= settled_at + 1.0 + EPS
+    assert result.weight_kg in (49380, 49400)
+
+
+def test_steady_weight_is_declared_exactly_one_window_after_it_starts():
+    samples = [(k / 10, 30000) for k in range(30)]
+
+    result = run(samples)
+
+    assert result == StabilityResult(StabilityKind.STABLE, 30000, pytest.approx(1.0))
+
+
+@pytest.mark.parametrize(
+    "window, expected",
+    [
+        ([49380] * 6 + [49400] * 5, 49380),
+        ([49380] * 5 + [49400] * 6, 49400),
+        # an even count with the median between two divisions: the lower one
+        ([49380] * 6 + [49400] * 6, 49380),
+        ([49391.0] * 11, 49400),
+        ([49389.0] * 11, 49380),
+    ],
+)
+def test_stable_weight_is_the_window_median_rounded_to_the_division(window, expected):
+    samples = [(k / 10, w) for k, w in enumerate(_alternate(window))]
+    config = StabilityConfig(window_s=(len(window) - 1) / 10)
+
+    result = run(samples, config)
+
+    assert result.kind is StabilityKind.STABLE
+    assert result.weight_kg == expected
+
+
+def _alternate(values):
+    """Alternate high and low values so the window carries no trend."""
+    ordered = sorted(values)
+    half = len(ordered) // 2
+    low, high = ordered[:half], ordered[half:]
+    out = []
+    while low or high:
+        if high:
+            out.append(high.pop())
+        if low:
+            out.append(low.pop(0))
+    return out
+
+
+@pytest.mark.parametrize(
+    "weight, division, expected",
+    [
+        (49380, 20, 49380),
+        (49389.9, 20, 49380),
+        (49390, 20, 49380),
+        (49390.1, 20, 49400),
+        (49395, 10, 49390),
+        (0, 20, 0),
+    ],
+)
+def test_round_to_division(weight, division, expected):
+    assert round_to_division(weight, division) == expected
+
+
+def test_fit_slope_of_a_clean_ramp():
+    slope, stderr = fit_slope([(k / 10, 1000 + 50 * k / 10) for k in range(11)])
+
+    assert slope == pytest.approx(50)
+    assert stderr == pytest.approx(0, abs=1e-9)
+
+
+@pytest.mark.parametrize("fps", FRAME_RATES)
+def test_creep_just_under_the_band_is_refused_by_the_slope(fps):
+    # 40 kg/s: often inside one division over a window, refused on its slope
+    assert run(creep_stream(fps, 40, 48005)).kind is StabilityKind.TIMEOUT
+
+
+def test_motion_flag_keeps_a_steady_weight_unstable():
+    detector = StabilityDetector(StabilityConfig())
+    detector.reset(0.0)
+    results = [detector.add(k / 10, reading(30000, stable=False)) for k in range(50)]
+
+    assert [r for r in results if r is not None] == []
+    # flag off at 5.0 s: the window starts again from there
+    for k in range(50, 70):
+        result = detector.add(k / 10, reading(30000, stable=True))
+        if result is not None:
+            break
+    assert result.kind is StabilityKind.STABLE
+    assert result.at == pytest.approx(6.0)
+
+
+def test_over_range_frame_restarts_the_window_and_is_no_weight():
+    samples = [(k / 10, 30000) for k in range(6)]
+    samples.append((0.6, None))
+    samples += [(k / 10, 30000) for k in range(7, 30)]
+
+    result = run(samples)
+
+    assert result.kind is StabilityKind.STABLE
+    assert result.weight_kg == 30000
+    assert result.at == pytest.approx(1.7)
+
+
+def test_timeout_counts_from_reset_time():
+    samples = noise_stream(10, seed=1)
+    shifted = [(t + 100.0, w) for t, w in samples]
+
+    result = run(shifted, start=99.0)
+
+    assert result.kind is StabilityKind.TIMEOUT
+    assert result.at == pytest.approx(114.0)
+
+
+def test_expire_reports_timeout_without_samples():
+    detector = StabilityDetector(StabilityConfig(timeout_s=5.0))
+    detector.reset(10.0)
+
+    assert detector.expire(14.9) is None
+    assert detector.expire(15.0) == StabilityResult(StabilityKind.TIMEOUT, None, 15.0)
+    assert detector.expire(16.0) is None
+
+
+def test_one_result_per_wait_until_reset():
+    detector = StabilityDetector(StabilityConfig())
+    detector.reset(0.0)
+    results = [detector.add(k / 10, reading(20000)) for k in range(30)]
+
+    assert sum(r is not None for r in results) == 1
+    detector.reset(3.0)
+    again = [detector.add(3.0 + k / 10, reading(20000)) for k in range(11)]
+    assert again[-1].kind is StabilityKind.STABLE
+    assert again[-1].at == pytest.approx(4.0)
+
+
+def test_detector_never_reset_starts_at_first_sample():
+    detector = StabilityDetector(StabilityConfig(timeout_s=2.0))
+
+    results = [detector.add(5.0 + k / 10, reading(None)) for k in range(25)]
+
+    timeouts = [r for r in results if r is not None]
+    assert len(timeouts) == 1
+    assert timeouts[0].at == pytest.approx(7.0)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        StabilityConfig(division_kg=10, band_divisions=3, slope_divisions_per_s=2.0),
+        StabilityConfig(division_kg=50, window_s=2.0),
+    ],
+)
+def test_settings_are_honoured(config):
+    steady = [(k / 10, 40000) for k in range(100)]
+
+    result = run(steady, config)
+
+    assert result.at == pytest.approx(config.window_s)
