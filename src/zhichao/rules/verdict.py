@@ -98,7 +98,8 @@ _FIELD_TYPES = {
 
 def check(vehicle: VehicleInput, table: LimitTable | None = None) -> Verdict:
     """Apply the limits table to one vehicle; RulesInputError if it cannot apply."""
-    table = table or default_table()
+    if table is None:
+        table = default_table()
     _check_types(vehicle)
     _check_values(vehicle)
 
