@@ -175,3 +175,13 @@ def test_fuzz_axle_framer_accounts_for_every_byte(chunks):
     assert kept <= MAX_LINE
     total = sum(map(len, frames)) + len(framer.take_discarded()) + kept
     assert total == sum(map(len, chunks))
+
+
+def test_flush_moves_unfinished_line_to_discarded():
+    framer = AxleLineFramer()
+    assert framer.feed(b"AXLE,6,1-") == []
+
+    framer.flush()
+
+    assert framer.take_discarded() == b"AXLE,6,1-"
+    assert framer.feed(b"2-3\r\nAXLE,2\r\n") == [b"AXLE,2\r\n"]

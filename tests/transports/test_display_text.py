@@ -145,3 +145,13 @@ def test_fuzz_screen_framer_resyncs(items, data):
     remaining = iter(found)
     assert all(any(frame == other for other in remaining) for frame in expected)
     assert found[-1] == encode_screen(["end"])
+
+
+def test_flush_moves_unfinished_frame_to_discarded():
+    framer = ScreenFramer()
+    assert framer.feed(b"\x02\xc2\xb3") == []
+
+    framer.flush()
+
+    assert framer.take_discarded() == b"\x02\xc2\xb3"
+    assert framer.feed(b"A\x03\x02B\x03") == [b"\x02B\x03"]

@@ -53,6 +53,10 @@ class AxleLineFramer:
         self._discarded.clear()
         return discarded
 
+    def flush(self) -> None:
+        """End of stream: an unfinished frame becomes discarded bytes."""
+        self._discard(len(self._buffer))
+
     def _next_frame(self) -> bytes | None:
         if not self._align_to_prefix():
             return None

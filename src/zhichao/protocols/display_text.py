@@ -89,6 +89,10 @@ class ScreenFramer:
         self._discarded.clear()
         return discarded
 
+    def flush(self) -> None:
+        """End of stream: an unfinished frame becomes discarded bytes."""
+        self._discard(len(self._buffer))
+
     def _next_frame(self) -> bytes | None:
         start = self._buffer.find(STX)
         self._discard(len(self._buffer) if start == -1 else start)

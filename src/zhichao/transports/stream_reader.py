@@ -1,0 +1,197 @@
+"""Read a device byte stream, cut it into frames and deliver decoded readings.
+
+One ``FrameReader`` per device stream: a serial port through pyserial (a path
+such as ``/dev/ttyUSB0`` or ``/dev/pts/5``, or pyserial's ``socket://host:port``
+for a serial-to-Ethernet converter or an axle identifier on TCP). It is generic
+over the framer and the decoder, so the same loop serves every protocol.
+
+Bad frames and discarded bytes are counted and logged (rate-limited) and never
+become readings; a lost port is reopened with backoff, logged once when lost and
+once when it recovers.
+"""
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import serial
+import serial_asyncio_fast
+
+from zhichao.errors import ProtocolError
+from zhichao.protocols.registry import Framer
+from zhichao.transports.badinput import BadInputLog
+
+logger = logging.getLogger(__name__)
+
+READ_SIZE = 4096
+
+Decode = Callable[[bytes], Any]
+Deliver = Callable[[Any], Awaitable[None] | None]
+OpenStream = Callable[[], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
+
+
+class FrameReader:
+    """Keep a device stream open and turn its bytes into readings.
+
+    ``decode`` takes one frame and returns a reading or raises ProtocolError;
+    for a scale protocol pass ``functools.partial(protocol.decode, unit="kg")``.
+    ``on_reading`` may be a plain function or a coroutine function.
+    ``idle_timeout_s`` (None: wait forever) treats a silent stream as lost,
+    for devices that send continuously.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        new_framer: Callable[[], Framer],
+        decode: Decode,
+        on_reading: Deliver,
+        *,
+        baudrate: int = 9600,
+        lane: str = "",
+        device: str = "",
+        idle_timeout_s: float | None = None,
+        backoff_min_s: float = 0.2,
+        backoff_max_s: float = 30.0,
+        open_stream: OpenStream | None = None,
+    ) -> None:
+        self.url = url
+        self._new_framer = new_framer
+        self._decode = decode
+        self._on_reading = on_reading
+        self._baudrate = baudrate
+        self._tag = f"lane {lane or '-'} {device or url}"
+        self._idle_timeout_s = idle_timeout_s
+        self._backoff_min_s = backoff_min_s
+        self._backoff_max_s = backoff_max_s
+        self._open_stream = open_stream or self._open_serial
+        self._bad = BadInputLog(logger, self._tag)
+        self._task: asyncio.Task | None = None
+        self._synced = False
+        self._connected = asyncio.Event()
+        self.stats = {
+            "frames": 0,
+            "bad_frames": 0,
+            "discarded_bytes": 0,
+            "connects": 0,
+            "callback_errors": 0,
+        }
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self._connected.wait(), timeout)
+
+    def start(self) -> None:
+        """Run the read loop as a task of the running event loop."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self.run(), name=f"reader {self._tag}")
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+        self._bad.flush(force=True)
+
+    async def run(self) -> None:
+        """Read until cancelled, reopening the stream whenever it is lost."""
+        delay = self._backoff_min_s
+        outage = False
+        while True:
+            try:
+                reader, writer = await self._open_stream()
+            except (OSError, serial.SerialException) as err:
+                if not outage:
+                    logger.warning("%s cannot be opened: %s", self._tag, err)
+                    outage = True
+                logger.debug("%s retry in %.1f s", self._tag, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._backoff_max_s)
+                continue
+
+            logger.info("%s %s", self._tag, "recovered" if outage else "connected")
+            outage, delay = False, self._backoff_min_s
+            reason = await self._serve(reader, writer)
+            logger.warning("%s lost: %s", self._tag, reason)
+            outage = True
+
+    async def _open_serial(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await serial_asyncio_fast.open_serial_connection(
+            url=self.url, baudrate=self._baudrate
+        )
+
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> str:
+        """Read one connection until it ends; return why it ended."""
+        framer = self._new_framer()
+        self._synced = False  # joining a running stream usually cuts one frame
+        self.stats["connects"] += 1
+        self._connected.set()
+        try:
+            return await self._read_loop(reader, framer)
+        finally:
+            self._connected.clear()
+            self._synced = False  # a frame cut by the loss is no line fault
+            framer.flush()
+            self._count_discarded(framer)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _read_loop(self, reader: asyncio.StreamReader, framer: Framer) -> str:
+        while True:
+            try:
+                data = await asyncio.wait_for(
+                    reader.read(READ_SIZE), self._idle_timeout_s
+                )
+            except TimeoutError:
+                return f"silent for {self._idle_timeout_s} s"
+            except (OSError, serial.SerialException) as err:
+                return str(err) or type(err).__name__
+            if not data:
+                return "end of stream"
+
+            logger.debug("%s rx %s", self._tag, data.hex(" "))
+            for frame in framer.feed(data):
+                await self._handle_frame(frame)
+            self._count_discarded(framer)
+            self._bad.flush()
+
+    async def _handle_frame(self, frame: bytes) -> None:
+        try:
+            reading = self._decode(frame)
+        except ProtocolError as err:
+            self.stats["bad_frames"] += 1
+            self._bad.report(f"bad frame ({err})", frame)
+            return
+
+        self.stats["frames"] += 1
+        self._synced = True
+        try:
+            result = self._on_reading(reading)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            self.stats["callback_errors"] += 1
+            logger.exception("%s reading callback failed", self._tag)
+
+    def _count_discarded(self, framer: Framer) -> None:
+        discarded = framer.take_discarded()
+        if not discarded:
+            return
+        self.stats["discarded_bytes"] += len(discarded)
+        if self._synced:
+            self._bad.report(f"discarded {len(discarded)} bytes", discarded)
+        else:
+            logger.debug(
+                "%s skipped %d bytes before the first frame", self._tag, len(discarded)
+            )
