@@ -1,0 +1,68 @@
+"""What a lane is told (events) and what it asks the station to do (actions).
+
+Events carry no time of their own: the lane reads its clock when it handles one.
+Actions come back from ``Lane.handle`` in the order the station must run them;
+after a StoreRecord fails the station runs nothing more and sends StoreFailed.
+"""
+
+from dataclasses import dataclass, field
+
+from zhichao.protocols.readings import AxleReading, Picture, PlateRead, WeightReading
+
+# camera positions a PlateEvent may name
+FRONT = "front"
+REAR = "rear"
+ENTRY = "entry"
+EXIT = "exit"
+
+
+@dataclass(frozen=True)
+class WeightEvent:
+    reading: WeightReading
+
+
+@dataclass(frozen=True)
+class PlateEvent:
+    read: PlateRead
+    position: str  # FRONT | REAR | ENTRY | EXIT
+
+
+@dataclass(frozen=True)
+class AxleEvent:
+    reading: AxleReading
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Sent a few times a second so that timeouts fire without new frames."""
+
+
+@dataclass(frozen=True)
+class StoreFailed:
+    """The station could not store the record it was given."""
+
+    record_id: str
+
+
+Event = WeightEvent | PlateEvent | AxleEvent | Tick | StoreFailed
+
+
+@dataclass(frozen=True)
+class StoreRecord:
+    """Write the record durably (and keep its pictures) before anything else."""
+
+    record: dict
+    pictures: tuple[Picture, ...] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True)
+class ShowText:
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OpenBarrier:
+    pass
+
+
+Action = StoreRecord | ShowText | OpenBarrier

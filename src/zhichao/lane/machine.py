@@ -1,0 +1,366 @@
+"""The pass state machine of one weighbridge lane (称重车道).
+
+One pass: plate read → truck on the deck → weight stable → verdict → record
+stored → screen and barrier. Without position sensors, "on the deck" is the
+weight rising above ``occupied_kg`` and "left" is the weight falling to
+``empty_kg`` or below. The lane never touches a device or a clock of its own: it
+is driven by events and reads the injected clock.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from zhichao.errors import RulesInputError
+from zhichao.lane import screen
+from zhichao.lane.clock import Clock, ManualClock, SystemClock
+from zhichao.lane.events import (
+    ENTRY,
+    FRONT,
+    REAR,
+    Action,
+    AxleEvent,
+    OpenBarrier,
+    PlateEvent,
+    ShowText,
+    StoreFailed,
+    StoreRecord,
+    Tick,
+    WeightEvent,
+)
+from zhichao.lane.record import (
+    PassFacts,
+    build_record,
+    collect_photos,
+    merge_flags,
+    vehicle_kind,
+)
+from zhichao.lane.stability import (
+    StabilityConfig,
+    StabilityDetector,
+    StabilityKind,
+    StabilityResult,
+)
+from zhichao.protocols.readings import AxleReading, PlateRead, WeightReading
+from zhichao.rules import VehicleInput, Verdict, check
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "Clock",
+    "Lane",
+    "LaneConfig",
+    "LaneState",
+    "ManualClock",
+    "SystemClock",
+]
+
+PLATE_POSITIONS = (FRONT, REAR, ENTRY)
+
+
+class LaneState(StrEnum):
+    IDLE = "idle"  # 空闲: the deck is empty
+    WEIGHING = "weighing"  # 称重中: a truck is on the deck, weight not yet stable
+    RELEASED = "released"  # 放行: record stored, barrier opened, truck leaving
+    HELD = "held"  # 超限待卸: overloaded, told to unload, barrier shut
+
+
+@dataclass(frozen=True)
+class LaneConfig:
+    station_code: str
+    lane_no: str
+    stability: StabilityConfig = StabilityConfig()
+    occupied_kg: int = 1000
+    empty_kg: int = 200
+    tolerance_kg: int = 0
+    plate_window_s: float = 120.0  # how old a plate read may be at decision time
+    reweigh_window_s: float = 7200.0  # how long a held pass waits for its re-weighing
+
+
+@dataclass(frozen=True)
+class _Seen:
+    read: PlateRead
+    at: float  # lane monotonic time the read arrived
+
+
+@dataclass(frozen=True)
+class _Decision:
+    record_id: str
+    seq: int
+    plates: frozenset[str]
+    overloaded: bool
+    at: float
+
+
+@dataclass
+class _Pass:
+    """What the lane has gathered for the truck now on (or coming onto) the deck."""
+
+    plates: dict[str, _Seen] = field(default_factory=dict)
+    axles: AxleReading | None = None
+
+
+class Lane:
+    """One lane's pass logic; ``handle`` turns each event into ordered actions."""
+
+    def __init__(
+        self,
+        config: LaneConfig,
+        clock: Clock,
+        *,
+        next_seq: int = 1,
+        judge: Callable[[VehicleInput], Verdict] = check,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.judge = judge
+        self.state = LaneState.IDLE
+        self.next_seq = next_seq
+        self._detector = StabilityDetector(config.stability)
+        self._pass = _Pass()
+        self._decision: _Decision | None = None
+        self._held: dict[str, tuple[str, float]] = {}  # plate -> (record_id, at)
+
+    def idle_text(self) -> tuple[str, ...]:
+        return screen.idle()
+
+    def handle(self, event) -> list[Action]:
+        if isinstance(event, WeightEvent):
+            return self._on_weight(event.reading)
+        if isinstance(event, PlateEvent):
+            return self._on_plate(event.read, event.position)
+        if isinstance(event, AxleEvent):
+            return self._on_axles(event.reading)
+        if isinstance(event, Tick):
+            return self._on_tick()
+        if isinstance(event, StoreFailed):
+            return self._on_store_failed(event.record_id)
+        raise TypeError(f"a lane cannot handle {type(event).__name__}")
+
+    # -- events -----------------------------------------------------------
+
+    def _on_weight(self, reading: WeightReading) -> list[Action]:
+        weight = reading.weight_kg
+        now = self.clock.monotonic()
+        if self.state is LaneState.IDLE:
+            if weight is None or weight <= self.config.occupied_kg:
+                return []
+            return self._arrive(now, reading)
+
+        if weight is not None and weight <= self.config.empty_kg:
+            return self._leave()
+        if self.state is LaneState.WEIGHING:
+            return self._on_result(self._detector.add(now, reading))
+        return []
+
+    def _on_plate(self, read: PlateRead, position: str) -> list[Action]:
+        if position not in PLATE_POSITIONS:
+            logger.debug("plate %s at %s not used by the pass", read.plate, position)
+            return []
+        if self._decision and read.plate in self._decision.plates:
+            return []  # the decided truck read again as it sits or leaves
+
+        known = self._pass.plates.get(position)
+        if read.plate is None and known and known.read.plate is not None:
+            return []
+        self._pass.plates[position] = _Seen(read, self.clock.monotonic())
+        if self.state is LaneState.WEIGHING and read.plate and position == FRONT:
+            return [ShowText(screen.weighing(self._shown_plate()))]
+        return []
+
+    def _on_axles(self, reading: AxleReading) -> list[Action]:
+        if self.state in (LaneState.IDLE, LaneState.WEIGHING):
+            self._pass.axles = reading
+        else:
+            logger.debug("axle count %s after the decision ignored", reading.axles)
+        return []
+
+    def _on_tick(self) -> list[Action]:
+        if self.state is not LaneState.WEIGHING:
+            return []
+        return self._on_result(self._detector.expire(self.clock.monotonic()))
+
+    def _on_store_failed(self, record_id: str) -> list[Action]:
+        decision = self._decision
+        if (
+            decision is None
+            or decision.record_id != record_id
+            or self.state
+            not in (
+                LaneState.RELEASED,
+                LaneState.HELD,
+            )
+        ):
+            logger.warning("store failure of %s does not match the pass", record_id)
+            return []
+
+        logger.error("record %s not stored; the truck is held", record_id)
+        self.next_seq = decision.seq
+        self._decision = None
+        self.state = LaneState.WEIGHING
+        self._detector.reset(self.clock.monotonic())
+        return [ShowText(screen.store_failed(self._shown_plate()))]
+
+    # -- transitions ------------------------------------------------------
+
+    def _arrive(self, now: float, reading: WeightReading) -> list[Action]:
+        self.state = LaneState.WEIGHING
+        self._detector.reset(now)
+        self._detector.add(now, reading)
+        return [ShowText(screen.weighing(self._shown_plate()))]
+
+    def _leave(self) -> list[Action]:
+        decision = self._decision
+        if decision is not None:
+            self._remember_held(decision)
+            # reads that came after the decision belong to the next truck
+            self._pass = _Pass(
+                plates={
+                    pos: seen
+                    for pos, seen in self._pass.plates.items()
+                    if seen.at > decision.at
+                }
+            )
+        else:
+            self._pass = _Pass()
+        self._decision = None
+        self.state = LaneState.IDLE
+        return [ShowText(screen.idle())]
+
+    def _on_result(self, result: StabilityResult | None) -> list[Action]:
+        if result is None:
+            return []
+        if result.kind is StabilityKind.TIMEOUT:
+            logger.info("lane %s: weight did not settle", self.config.lane_no)
+            self._detector.reset(result.at)
+            return [ShowText(screen.unstable(self._shown_plate()))]
+        if result.weight_kg <= self.config.occupied_kg:
+            self._detector.reset(result.at)
+            return []
+        return self._decide(result.weight_kg, result.at)
+
+    def _decide(self, gross_kg: int, at: float) -> list[Action]:
+        reads = self._fresh_reads(at)
+        front, rear = _plate_of(reads, FRONT), _plate_of(reads, REAR)
+        axles = self._pass.axles.axles if self._pass.axles else None
+        verdict, judge_flags = self._judge(axles, gross_kg, vehicle_kind(front, rear))
+
+        facts = PassFacts(
+            station_code=self.config.station_code,
+            lane_no=self.config.lane_no,
+            seq=self.next_seq,
+            detected_at=self.clock.now(),
+            reads=reads,
+            axles=self._pass.axles,
+            gross_kg=gross_kg,
+            tolerance_kg=self.config.tolerance_kg,
+            reweigh_of=self._reweigh_of((front, rear), at),
+        )
+        flags = merge_flags(self._lane_flags(front, rear, axles), judge_flags)
+        record = build_record(facts, verdict, flags)
+        self._commit(facts, record["record_id"], (front, rear), verdict, at)
+        return self._decision_actions(record, reads, verdict)
+
+    def _commit(self, facts, record_id, plates, verdict: Verdict, at: float) -> None:
+        self._decision = _Decision(
+            record_id=record_id,
+            seq=facts.seq,
+            plates=frozenset(p for p in plates if p),
+            overloaded=verdict.overloaded,
+            at=at,
+        )
+        self.next_seq = facts.seq + 1
+        self.state = LaneState.HELD if verdict.overloaded else LaneState.RELEASED
+        logger.info(
+            "lane %s: %s %s kg, limit %s kg, %s",
+            self.config.lane_no,
+            record_id,
+            facts.gross_kg,
+            verdict.limit_kg,
+            self.state.value,
+        )
+
+    def _decision_actions(self, record: dict, reads, verdict: Verdict):
+        _, pictures = collect_photos(reads)
+        plate = self._shown_plate()
+        if verdict.overloaded:
+            text = screen.held(plate, record["gross_kg"], verdict.over_kg)
+            return [StoreRecord(record, pictures), ShowText(text)]
+        text = screen.released(plate, record["gross_kg"], verdict.limit_kg)
+        return [StoreRecord(record, pictures), ShowText(text), OpenBarrier()]
+
+    # -- helpers ----------------------------------------------------------
+
+    def _judge(
+        self, axles: int | None, gross_kg: int, kind: str | None
+    ) -> tuple[Verdict, list[str]]:
+        """Judge the pass; a description the rules refuse falls back to less."""
+        attempts = [(axles, kind, [])]
+        if kind is not None:
+            attempts.append((axles, None, []))
+        if axles is not None:
+            attempts.append((None, None, ["axle_count_unusable"]))
+        for count, configuration, extra in attempts:
+            vehicle = VehicleInput(
+                axles=count,
+                gross_kg=gross_kg,
+                kind=configuration,
+                tolerance_kg=self.config.tolerance_kg,
+            )
+            try:
+                verdict = self.judge(vehicle)
+            except RulesInputError as err:
+                last = err
+                logger.warning("rules refused %s: %s", vehicle, err)
+                continue
+            return verdict, [*extra, *verdict.flags]
+        raise last
+
+    def _lane_flags(self, front, rear, axles) -> list[str]:
+        flags = []
+        if front is None and rear is None:
+            flags.append("no_plate")
+        if axles is None:
+            flags.append("no_axle_count")
+        return flags
+
+    def _fresh_reads(self, at: float) -> dict[str, PlateRead]:
+        window = self.config.plate_window_s
+        fresh = {}
+        for position, seen in self._pass.plates.items():
+            if at - seen.at <= window:
+                fresh[position] = seen.read
+            else:
+                logger.info(
+                    "plate %s read %.0f s ago ignored", seen.read.plate, at - seen.at
+                )
+        return fresh
+
+    def _reweigh_of(self, plates, at: float) -> str | None:
+        window = self.config.reweigh_window_s
+        self._held = {p: v for p, v in self._held.items() if at - v[1] <= window}
+        for plate in plates:
+            if plate and plate in self._held:
+                return self._held[plate][0]
+        return None
+
+    def _remember_held(self, decision: _Decision) -> None:
+        for plate in decision.plates:
+            if decision.overloaded:
+                self._held[plate] = (decision.record_id, decision.at)
+            else:
+                self._held.pop(plate, None)
+
+    def _shown_plate(self) -> str | None:
+        plates = self._pass.plates
+        for position in (FRONT, REAR):
+            seen = plates.get(position)
+            if seen and seen.read.plate:
+                return seen.read.plate
+        return None
+
+
+def _plate_of(reads: dict[str, PlateRead], position: str) -> str | None:
+    read = reads.get(position)
+    return read.plate if read else None
