@@ -1,0 +1,144 @@
+"""Weighing records: batch upload from stations, and the live feed for pages."""
+
+import json
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from zhichao.platform import services
+from zhichao.platform.api.deps import (
+    get_session,
+    get_session_factory,
+    get_settings,
+    read_body,
+)
+from zhichao.platform.api.errors import ApiError
+from zhichao.platform.present import live_item
+from zhichao.platform.schemas import RecordIn
+from zhichao.platform.settings import PlatformSettings
+from zhichao.timeutil import iso_utc, utcnow
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/v1", tags=["records"])
+
+
+def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema with its ``$defs`` inlined, to embed in OpenAPI."""
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(value) for value in node]
+        return node
+
+    return resolve(schema)
+
+
+BATCH_SCHEMA = {
+    "type": "object",
+    "required": ["records"],
+    "properties": {
+        "records": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 500,
+            "items": RecordIn.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            ),
+        }
+    },
+}
+
+
+@router.post(
+    "/records",
+    summary="Upload a batch of weighing records",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": BATCH_SCHEMA}},
+        }
+    },
+)
+async def post_records(
+    request: Request,
+    settings: Annotated[PlatformSettings, Depends(get_settings)],
+    factory: Annotated[sessionmaker[Session], Depends(get_session_factory)],
+) -> dict[str, Any]:
+    """Store each record or say why not; see docs/protocol.md."""
+    body = await read_body(request, settings.max_batch_bytes)
+    items = parse_batch(body, settings.max_batch_records)
+
+    results = await run_in_threadpool(services.ingest_batch, factory, items)
+
+    return {
+        "server_time": iso_utc(utcnow()),
+        "results": [result.as_json() for result in results],
+    }
+
+
+def parse_batch(body: bytes, max_records: int) -> list[Any]:
+    """The ``records`` list of a batch body; ApiError when the body is unusable."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ApiError(
+            400, "invalid_json", f"the body is not valid JSON: {err}"
+        ) from err
+
+    if not isinstance(data, dict) or not isinstance(data.get("records"), list):
+        raise ApiError(
+            400,
+            "invalid_batch",
+            'the body must be an object {"records": [record, ...]}',
+        )
+    records = data["records"]
+    if not records:
+        raise ApiError(
+            400, "invalid_batch", "records: a batch holds at least one record"
+        )
+    if len(records) > max_records:
+        raise ApiError(
+            413,
+            "too_many_records",
+            f"records: the batch holds {len(records)} records; "
+            f"the limit is {max_records}",
+        )
+    return records
+
+
+@router.get("/records", summary="Newest records for the live list")
+def list_records(
+    session: Annotated[Session, Depends(get_session)],
+    settings: Annotated[PlatformSettings, Depends(get_settings)],
+    after: Annotated[
+        int | None, Query(ge=0, description="cursor of the newest seen")
+    ] = None,
+    limit: Annotated[int | None, Query(ge=1, le=500)] = None,
+) -> dict[str, Any]:
+    """Records that arrived after ``after`` (all newest when absent), newest first.
+
+    ``cursor`` in the answer is what to pass as ``after`` next time. When more
+    than ``limit`` arrived, only the newest ``limit`` are returned.
+    """
+    records = services.latest_records(
+        session, after=after, limit=limit or settings.live_page_size
+    )
+    counts = services.today_counts(session)
+
+    cursor = records[0].id if records else (after or 0)
+    return {
+        "cursor": cursor,
+        "records": [live_item(record) for record in records],
+        "today": {"passes": counts.passes, "overloaded": counts.overloaded},
+        "server_time": iso_utc(utcnow()),
+    }

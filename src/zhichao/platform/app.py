@@ -1,0 +1,55 @@
+"""The platform's web application: API, pages, one error handler."""
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from zhichao.platform.api import photos, records
+from zhichao.platform.api.errors import install_error_handler
+from zhichao.platform.db import make_engine, make_sessionmaker
+from zhichao.platform.evidence import EvidenceStore
+from zhichao.platform.settings import PlatformSettings, load_settings
+from zhichao.platform.web import pages
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: PlatformSettings | None = None) -> FastAPI:
+    """Build the app for ``settings``; the database must be at the head revision.
+
+    The engine is created here and disposed when the app shuts down.
+    """
+    settings = settings or load_settings()
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        logger.info("platform started (database %s)", engine.url.render_as_string())
+        yield
+        engine.dispose()
+        logger.info("platform stopped")
+
+    app = FastAPI(
+        title="zhichao platform",
+        summary="县级科技治超管理指挥平台 — county overload monitoring platform",
+        version="1",
+        lifespan=lifespan,
+        # FastAPI's own /docs pages load scripts from a CDN; web.pages serves a
+        # plain page of the same OpenAPI document instead
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_sessionmaker(engine)
+    app.state.evidence = EvidenceStore(settings.evidence_dir)
+    app.state.templates = pages.make_templates()
+
+    install_error_handler(app)
+    app.include_router(records.router)
+    app.include_router(photos.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
+    return app

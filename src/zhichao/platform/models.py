@@ -1,0 +1,153 @@
+"""Tables of the county platform.
+
+- ``source_units``: the places that load freight (源头单位);
+- ``stations``: a unit's weighbridge station, known by its station code; a code
+  first seen in an upload is created unregistered (未登记) until enrolment;
+- ``lanes``: the lanes of a station;
+- ``weighing_records``: one row per weighing pass, every field of the record in
+  ``docs/protocol.md`` as a column, plus when it arrived and the record as sent;
+- ``photos``: evidence photos whose bytes have arrived;
+- ``record_photos``: the photos a record references, which may not have arrived.
+"""
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from zhichao.platform.db import UTCDateTime
+
+# SQLite only auto-increments a column declared exactly INTEGER
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+PLATE_LENGTH = 16  # a plate is 7 or 8 characters; room for more, never truncated
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: sa.JSON()}
+
+
+class SourceUnit(Base):
+    """A source unit (源头单位): mine, quarry, plant, freight yard."""
+
+    __tablename__ = "source_units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    credit_code: Mapped[str | None] = mapped_column(sa.String(18), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    county_code: Mapped[str] = mapped_column(sa.String(6), index=True)
+
+    stations: Mapped[list["Station"]] = relationship(back_populates="unit")
+
+
+class Station(Base):
+    __tablename__ = "stations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_code: Mapped[str] = mapped_column(sa.String(10), unique=True)
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("source_units.id"))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    registered: Mapped[bool] = mapped_column(default=False)
+
+    unit: Mapped[SourceUnit | None] = relationship(back_populates="stations")
+    lanes: Mapped[list["Lane"]] = relationship(back_populates="station")
+
+
+class Lane(Base):
+    __tablename__ = "lanes"
+    __table_args__ = (sa.UniqueConstraint("station_id", "lane_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id"))
+    lane_no: Mapped[str] = mapped_column(sa.String(2))
+
+    station: Mapped[Station] = relationship(back_populates="lanes")
+
+
+class WeighingRecord(Base):
+    """One weighing pass (称重记录) as the station reported it."""
+
+    __tablename__ = "weighing_records"
+    __table_args__ = (
+        sa.Index("ix_weighing_records_station_detected", "station_id", "detected_at"),
+        sa.Index(
+            "ix_weighing_records_overloaded_detected", "overloaded", "detected_at"
+        ),
+    )
+
+    # arrival order; the live list's cursor
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    record_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    schema_version: Mapped[int]
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id"))
+    lane_id: Mapped[int] = mapped_column(sa.ForeignKey("lanes.id"))
+    station_code: Mapped[str] = mapped_column(sa.String(10))
+    lane_no: Mapped[str] = mapped_column(sa.String(2))
+    seq: Mapped[int] = mapped_column(sa.BigInteger)
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(128))
+    signature: Mapped[str | None] = mapped_column(sa.Text)
+    detected_at: Mapped[datetime] = mapped_column(index=True)
+    entered_at: Mapped[datetime | None]
+    front_plate: Mapped[str | None] = mapped_column(
+        sa.Unicode(PLATE_LENGTH), index=True
+    )
+    front_plate_color: Mapped[str] = mapped_column(sa.String(16))
+    rear_plate: Mapped[str | None] = mapped_column(sa.Unicode(PLATE_LENGTH))
+    rear_plate_color: Mapped[str] = mapped_column(sa.String(16))
+    vehicle_kind: Mapped[str | None] = mapped_column(sa.String(32))
+    axles: Mapped[int | None]
+    axle_weights_kg: Mapped[list[int] | None] = mapped_column(sa.JSON)
+    gross_kg: Mapped[int]
+    limit_kg: Mapped[int]
+    tolerance_kg: Mapped[int]
+    over_kg: Mapped[int]
+    over_rate_pct: Mapped[float] = mapped_column(sa.Float)
+    overloaded: Mapped[bool]
+    verdict: Mapped[str] = mapped_column(sa.String(16))
+    basis: Mapped[str] = mapped_column(sa.Text)
+    rules_version: Mapped[str] = mapped_column(sa.Text)
+    flags: Mapped[list[str]] = mapped_column(sa.JSON)
+    reweigh_of: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    left_without_weighing: Mapped[bool]
+    video: Mapped[dict[str, Any] | None]
+    received_at: Mapped[datetime]
+    raw: Mapped[dict[str, Any]]
+
+    station: Mapped[Station] = relationship()
+    lane: Mapped[Lane] = relationship()
+    photos: Mapped[list["RecordPhoto"]] = relationship(
+        order_by="RecordPhoto.id", viewonly=True
+    )
+
+
+class Photo(Base):
+    """An evidence photo whose bytes are in the evidence store."""
+
+    __tablename__ = "photos"
+
+    sha256: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    content_type: Mapped[str] = mapped_column(sa.String(64))
+    stored_at: Mapped[datetime]
+
+
+class RecordPhoto(Base):
+    """A record's reference to a photo; the photo itself may still be on its way."""
+
+    __tablename__ = "record_photos"
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    record_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("weighing_records.record_id", ondelete="CASCADE"), index=True
+    )
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    role: Mapped[str] = mapped_column(sa.String(16))
+    camera: Mapped[str] = mapped_column(sa.Text)
+    captured_at: Mapped[datetime]
+    size: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+    photo: Mapped[Photo | None] = relationship(
+        primaryjoin="foreign(RecordPhoto.sha256) == Photo.sha256", viewonly=True
+    )

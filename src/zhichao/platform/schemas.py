@@ -1,0 +1,216 @@
+"""The record as uploaded (docs/protocol.md), validated field by field.
+
+``validate_record`` turns one uploaded JSON object into a ``RecordIn`` or into
+the reason it is rejected, written ``"field: reason"`` so the station's operator
+can act on it.
+"""
+
+import re
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from zhichao.platform.plates import plate_problem
+from zhichao.protocols.readings import PlateColor
+from zhichao.timeutil import to_utc
+
+SCHEMA_VERSION = 1
+MAX_MASS_KG = 2_000_000  # far above any road vehicle; keeps values in an INTEGER
+MAX_SEQ = 2**63 - 1
+RECORD_ID_PATTERN = r"^\d{10}-\d{2}-\d{8}T\d{6}Z-\d{6,}$"
+INSTANT_PATTERN = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})$"
+)
+RATE_STEP = Decimal("0.01")
+
+
+def _parse_instant(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 time string")
+    if not INSTANT_PATTERN.match(value):
+        raise ValueError(
+            f"{value!r} is not an ISO 8601 time with an offset "
+            "(e.g. 2026-06-18T06:06:30.499+08:00)"
+        )
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as err:
+        raise ValueError(f"{value!r} is not a valid time") from err
+    return to_utc(parsed)
+
+
+def _check_plate(value: str) -> str:
+    problem = plate_problem(value)
+    if problem:
+        raise ValueError(f"{value!r} {problem}")
+    return value
+
+
+def _check_sha256(value: str) -> str:
+    if not re.fullmatch(r"[0-9a-f]{64}", value):
+        raise ValueError("must be 64 lowercase hex digits (SHA-256)")
+    return value
+
+
+Instant = Annotated[datetime, BeforeValidator(_parse_instant)]
+Plate = Annotated[StrictStr, AfterValidator(_check_plate)]
+Mass = Annotated[StrictInt, Field(ge=0, le=MAX_MASS_KG)]
+RecordId = Annotated[StrictStr, Field(pattern=RECORD_ID_PATTERN, max_length=64)]
+Sha256 = Annotated[StrictStr, AfterValidator(_check_sha256)]
+Label = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+
+
+class PhotoRef(BaseModel):
+    """A photo a record references; its bytes travel separately."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    sha256: Sha256
+    role: Literal["plate", "scene"]
+    camera: Annotated[StrictStr, Field(max_length=200)]
+    captured_at: Instant
+    size: Annotated[StrictInt, Field(ge=0)] | None = None
+
+
+class RecordIn(BaseModel):
+    """One weighing pass (称重记录), ``kind`` = ``pass``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    schema_version: Literal[1]
+    record_id: RecordId
+    kind: Literal["pass"]
+    station_code: Annotated[StrictStr, Field(pattern=r"^\d{10}$")]
+    lane_no: Annotated[StrictStr, Field(pattern=r"^\d{2}$")]
+    seq: Annotated[StrictInt, Field(ge=1, le=MAX_SEQ)]
+    prev_hash: Annotated[StrictStr, Field(max_length=128)] | None = None
+    signature: StrictStr | None = None
+    detected_at: Instant
+    entered_at: Instant | None = None
+    front_plate: Plate | None = None
+    front_plate_color: PlateColor
+    rear_plate: Plate | None = None
+    rear_plate_color: PlateColor
+    vehicle_kind: Literal["truck", "combination", "low_speed"] | None = None
+    axles: Annotated[StrictInt, Field(ge=1, le=30)] | None = None
+    axle_weights_kg: list[Mass] | None = None
+    gross_kg: Mass
+    limit_kg: Annotated[StrictInt, Field(gt=0, le=MAX_MASS_KG)]
+    tolerance_kg: Mass
+    over_kg: Mass
+    over_rate_pct: Annotated[StrictFloat, Field(ge=0)]
+    overloaded: StrictBool
+    verdict: Literal["released", "held"]
+    basis: Annotated[StrictStr, Field(min_length=1)]
+    rules_version: Annotated[StrictStr, Field(min_length=1)]
+    flags: list[Label]
+    reweigh_of: RecordId | None = None
+    photos: list[PhotoRef]
+    left_without_weighing: StrictBool
+    video: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "RecordIn":
+        problem = consistency_problem(self)
+        if problem:
+            raise PydanticCustomError("inconsistent", problem)
+        return self
+
+
+def expected_rate_pct(over_kg: int, limit_kg: int) -> Decimal:
+    """超限率 in percent, rounded half up to two decimals."""
+    return (Decimal(over_kg) * 100 / Decimal(limit_kg)).quantize(
+        RATE_STEP, rounding=ROUND_HALF_UP
+    )
+
+
+def expected_record_id(record: RecordIn) -> str:
+    stamp = record.detected_at.strftime("%Y%m%dT%H%M%SZ")
+    return f"{record.station_code}-{record.lane_no}-{stamp}-{record.seq:06d}"
+
+
+def consistency_problem(record: RecordIn) -> str | None:
+    """The first disagreement between fields, as ``"field: reason"``."""
+    over = max(0, record.gross_kg - record.limit_kg)
+    if record.over_kg != over:
+        return f"over_kg: is {record.over_kg}, but gross_kg - limit_kg gives {over}"
+    rate = expected_rate_pct(over, record.limit_kg)
+    if Decimal(repr(float(record.over_rate_pct))) != rate:
+        return (
+            f"over_rate_pct: is {record.over_rate_pct}, "
+            f"but over_kg / limit_kg gives {rate}"
+        )
+    overloaded = record.gross_kg > record.limit_kg + record.tolerance_kg
+    if record.overloaded != overloaded:
+        return (
+            f"overloaded: is {str(record.overloaded).lower()}, but gross_kg > "
+            f"limit_kg + tolerance_kg is {str(overloaded).lower()}"
+        )
+    expected_id = expected_record_id(record)
+    if record.record_id != expected_id:
+        return (
+            "record_id: does not match station_code, lane_no, detected_at "
+            f"and seq (expected {expected_id})"
+        )
+    if record.reweigh_of == record.record_id:
+        return "reweigh_of: a record cannot re-weigh itself"
+    return None
+
+
+def validate_record(data: Any) -> tuple[RecordIn | None, str | None]:
+    """Validate one uploaded record: ``(record, None)`` or ``(None, reason)``."""
+    if not isinstance(data, dict):
+        return None, "record: must be a JSON object"
+    try:
+        return RecordIn.model_validate(data), None
+    except ValidationError as err:
+        return None, describe_errors(err)
+
+
+def describe_errors(err: ValidationError) -> str:
+    return "; ".join(_describe(item) for item in err.errors(include_url=False))
+
+
+def _describe(item: dict[str, Any]) -> str:
+    field = _field_path(item["loc"])
+    reason = _reason(item, field)
+    return f"{field}: {reason}" if field else reason
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif not part.startswith(("function-", "constrained-", "lax-", "strict-")):
+            path += f".{part}" if path else part
+    return path
+
+
+def _reason(item: dict[str, Any], field: str) -> str:
+    kind = item["type"]
+    if kind == "missing":
+        return "is required"
+    if kind.startswith("int_") and field.split(".")[-1].split("[")[0].endswith("_kg"):
+        return "must be an integer number of kilograms"
+    if kind == "greater_than_equal" and item["ctx"].get("ge") == 0:
+        return "must not be negative"
+    message = item["msg"]
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    return message[:1].lower() + message[1:]

@@ -1,0 +1,157 @@
+"""Page text in Chinese (first) and English, and the choice between them.
+
+The language is ``?lang=zh|en`` when given (remembered in a cookie), else the
+cookie, else the ``default_lang`` setting.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request
+
+LANGS = ("zh", "en")
+LANG_COOKIE = "zhichao_lang"
+
+TEXT: dict[str, tuple[str, str]] = {
+    "app_title": ("县级科技治超监测平台", "County overload monitoring platform"),
+    "live_title": ("实时过车", "Live passes"),
+    "record_title": ("称重记录", "Weighing record"),
+    "today_passes": ("今日过车", "Passes today"),
+    "today_overloaded": ("今日超限", "Overloaded today"),
+    "live_note": (
+        "每 2 秒自动刷新，无需重新加载页面",
+        "Updates every 2 s without reload",
+    ),
+    "no_records": ("暂无过车记录", "No passes yet"),
+    "col_time": ("检测时间", "Detected"),
+    "col_unit": ("源头单位 / 站点", "Unit / station"),
+    "col_lane": ("车道", "Lane"),
+    "col_plates": ("车牌", "Plate(s)"),
+    "col_axles": ("轴数", "Axles"),
+    "col_gross": ("车货总质量", "Gross"),
+    "col_limit": ("限值", "Limit"),
+    "col_over": ("超限质量 / 超限率", "Over limit / rate"),
+    "col_verdict": ("结论", "Verdict"),
+    "unregistered": ("未登记", "unregistered"),
+    "overloaded": ("超限", "overloaded"),
+    "not_overloaded": ("未超限", "not overloaded"),
+    "verdict_released": ("放行", "released"),
+    "verdict_held": ("劝返卸载", "held to unload"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+    "none": ("无", "none"),
+    "unknown": ("未知", "unknown"),
+    "kg": ("千克", "kg"),
+    "section_verdict": ("结论与依据", "Verdict and basis"),
+    "section_vehicle": ("车辆", "Vehicle"),
+    "section_weighing": ("称重", "Weighing"),
+    "section_photos": ("照片", "Photos"),
+    "section_record": ("记录信息", "Record"),
+    "section_reweigh": ("复磅", "Re-weighing"),
+    "f_record_id": ("记录编号", "Record id"),
+    "f_schema_version": ("数据版本", "Schema version"),
+    "f_kind": ("记录类型", "Kind"),
+    "f_station": ("站点", "Station"),
+    "f_unit": ("源头单位", "Source unit"),
+    "f_station_code": ("站点编码", "Station code"),
+    "f_lane_no": ("车道", "Lane"),
+    "f_seq": ("车道序号", "Lane sequence"),
+    "f_prev_hash": ("前一记录哈希", "Previous hash"),
+    "f_signature": ("签名", "Signature"),
+    "f_detected_at": ("检测时间", "Detected at"),
+    "f_entered_at": ("入场时间", "Entered at"),
+    "f_received_at": ("平台接收时间", "Received at"),
+    "f_front_plate": ("车头车牌", "Front plate"),
+    "f_rear_plate": ("车尾车牌", "Rear plate"),
+    "f_vehicle_kind": ("车辆类型", "Vehicle kind"),
+    "f_axles": ("轴数", "Axles"),
+    "f_axle_weights": ("轴重", "Axle weights"),
+    "f_gross": ("车货总质量", "Gross mass"),
+    "f_limit": ("限值", "Limit"),
+    "f_tolerance": ("允许误差", "Tolerance"),
+    "f_over_kg": ("超限质量", "Over-limit mass"),
+    "f_over_rate": ("超限率", "Overload rate"),
+    "f_overloaded": ("是否超限", "Overloaded"),
+    "f_verdict": ("处置结论", "Verdict"),
+    "f_basis": ("限值依据", "Basis of the limit"),
+    "f_rules_version": ("限值表版本", "Limits table version"),
+    "f_flags": ("提示标记", "Flags"),
+    "f_left_without_weighing": ("逃检", "Left without weighing"),
+    "f_video": ("录像", "Video"),
+    "f_reweigh_of": ("本次为复磅，原记录", "Re-weighs record"),
+    "f_reweighed_by": ("复磅记录", "Re-weighed by"),
+    "photo_pending": ("待上传", "pending upload"),
+    "not_received": ("平台尚未收到", "not received yet"),
+    "photo_role_plate": ("车牌照片", "plate photo"),
+    "photo_role_scene": ("全景照片", "scene photo"),
+    "photo_camera": ("相机", "camera"),
+    "photo_captured_at": ("抓拍时间", "captured"),
+    "no_photos": ("无照片", "no photos"),
+    "back_to_live": ("返回实时过车", "Back to live passes"),
+    "error_title": ("出错了", "Error"),
+    "switch_lang": ("English", "中文"),
+    "color_blue": ("蓝", "blue"),
+    "color_yellow": ("黄", "yellow"),
+    "color_green": ("绿", "green"),
+    "color_yellow_green": ("黄绿", "yellow-green"),
+    "color_white": ("白", "white"),
+    "color_black": ("黑", "black"),
+    "color_unknown": ("未知", "unknown"),
+    "kind_truck": ("货车", "truck"),
+    "kind_combination": ("汽车列车", "combination"),
+    "kind_low_speed": ("低速货车", "low-speed truck"),
+    "flag_no_axle_count": (
+        "未识别轴数，按最低限值",
+        "no axle count; lowest limit applied",
+    ),
+    "flag_unknown_configuration": (
+        "车型配置未知，按该轴数最低限值",
+        "unknown configuration; lowest limit for the axle count",
+    ),
+    "flag_no_plate": ("未识别车牌", "no plate read"),
+    "flag_registered_mass_missing": (
+        "低速货车缺少核定总质量",
+        "low-speed vehicle without registered mass",
+    ),
+    "flag_stability_timeout": ("称重不稳定超时，已劝返", "weight never settled; held"),
+}
+
+
+def translator(lang: str) -> Callable[[str], str]:
+    index = LANGS.index(lang)
+
+    def t(key: str) -> str:
+        pair = TEXT.get(key)
+        return pair[index] if pair else key
+
+    return t
+
+
+def label_or_raw(t: Callable[[str], str], prefix: str, value: str | None) -> str:
+    """The label of ``prefix + value``, or the value itself when it has none."""
+    if value is None:
+        return t("unknown")
+    key = prefix + value
+    return t(key) if key in TEXT else value
+
+
+def choose_lang(request: Request) -> str:
+    wanted = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    if wanted in LANGS:
+        return wanted
+    settings = getattr(request.app.state, "settings", None)
+    return settings.default_lang if settings else LANGS[0]
+
+
+def page_context(request: Request) -> dict[str, Any]:
+    lang = choose_lang(request)
+    other = LANGS[1 - LANGS.index(lang)]
+    t = translator(lang)
+    return {
+        "lang": lang,
+        "html_lang": "zh-CN" if lang == "zh" else "en",
+        "t": t,
+        "label": lambda prefix, value: label_or_raw(t, prefix, value),
+        "switch_url": str(request.url.include_query_params(lang=other)),
+        "client_text": {key: t(key) for key in TEXT},
+    }
