@@ -403,11 +403,13 @@ def test_stale_plate_read_is_ignored():
     bench.clock.advance(121)
     bench.axles(2)
 
-    (record,) = records(bench.weigh(15000))
+    actions = bench.weigh(15000)
 
+    (record,) = records(actions)
     assert record["front_plate"] is None
     assert "no_plate" in record["flags"]
     assert record["photos"] == []
+    assert texts(actions)[-1][0] == "未识别车牌"
 
 
 def test_two_trucks_in_a_row():

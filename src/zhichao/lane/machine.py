@@ -260,7 +260,7 @@ class Lane:
         flags = merge_flags(self._lane_flags(front, rear, axles), judge_flags)
         record = build_record(facts, verdict, flags)
         self._commit(facts, record["record_id"], (front, rear), verdict, at)
-        return self._decision_actions(record, reads, verdict)
+        return self._decision_actions(record, reads, verdict, front or rear)
 
     def _commit(self, facts, record_id, plates, verdict: Verdict, at: float) -> None:
         self._decision = _Decision(
@@ -281,9 +281,8 @@ class Lane:
             self.state.value,
         )
 
-    def _decision_actions(self, record: dict, reads, verdict: Verdict):
+    def _decision_actions(self, record: dict, reads, verdict: Verdict, plate):
         _, pictures = collect_photos(reads)
-        plate = self._shown_plate()
         if verdict.overloaded:
             text = screen.held(plate, record["gross_kg"], verdict.over_kg)
             return [StoreRecord(record, pictures), ShowText(text)]
