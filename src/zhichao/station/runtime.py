@@ -8,8 +8,6 @@ screen says so and the barrier stays shut.
 import asyncio
 import contextlib
 import logging
-import time
-from datetime import datetime
 
 from zhichao.errors import DeviceError, StoreError
 from zhichao.lane.events import (
@@ -22,6 +20,7 @@ from zhichao.lane.events import (
     Tick,
     WeightEvent,
 )
+from zhichao.lane.clock import SystemClock
 from zhichao.lane.machine import Lane, LaneConfig
 from zhichao.lane.stability import StabilityConfig
 from zhichao.protocols.axle_line import AxleLineFramer, decode_axle_line
@@ -31,7 +30,6 @@ from zhichao.protocols.registry import get_scale_protocol
 from zhichao.station.config import LaneSettings, StationSettings
 from zhichao.station.store import StationStore
 from zhichao.station.uploader import Uploader
-from zhichao.timeutil import utcnow
 from zhichao.transports.camera_listener import CameraListener
 from zhichao.transports.display import TcpDisplay
 from zhichao.transports.relay import ModbusRelay
@@ -41,14 +39,6 @@ logger = logging.getLogger(__name__)
 
 TICK_S = 0.2
 STORE_FAULT_TEXT = ("系统故障", "请稍候", "", "")
-
-
-class SystemClock:
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def now(self) -> datetime:
-        return utcnow()
 
 
 class LaneRuntime:
