@@ -83,7 +83,9 @@ def make_record(
     return record
 
 
-def photo_ref(data: bytes, role: str = "plate", camera: str = "front") -> dict[str, Any]:
+def photo_ref(
+    data: bytes, role: str = "plate", camera: str = "front"
+) -> dict[str, Any]:
     return {
         "sha256": sha256(data),
         "role": role,
