@@ -27,6 +27,7 @@ from zhichao.transports.badinput import BadInputLog
 logger = logging.getLogger(__name__)
 
 READ_SIZE = 4096
+GARBAGE_RUN = 256  # discarded bytes reported together, as one bad input
 
 Decode = Callable[[bytes], Any]
 Deliver = Callable[[Any], Awaitable[None] | None]
@@ -71,6 +72,7 @@ class FrameReader:
         self._bad = BadInputLog(logger, self._tag)
         self._task: asyncio.Task | None = None
         self._synced = False
+        self._garbage = bytearray()
         self._connected = asyncio.Event()
         self.stats = {
             "frames": 0,
@@ -140,9 +142,10 @@ class FrameReader:
             return await self._read_loop(reader, framer)
         finally:
             self._connected.clear()
+            self._report_garbage()
             self._synced = False  # a frame cut by the loss is no line fault
             framer.flush()
-            self._count_discarded(framer)
+            self._collect_garbage(framer)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
@@ -161,9 +164,12 @@ class FrameReader:
                 return "end of stream"
 
             logger.debug("%s rx %s", self._tag, data.hex(" "))
-            for frame in framer.feed(data):
+            frames = framer.feed(data)
+            self._collect_garbage(framer)
+            if frames or len(self._garbage) >= GARBAGE_RUN:
+                self._report_garbage()
+            for frame in frames:
                 await self._handle_frame(frame)
-            self._count_discarded(framer)
             self._bad.flush()
 
     async def _handle_frame(self, frame: bytes) -> None:
@@ -184,14 +190,20 @@ class FrameReader:
             self.stats["callback_errors"] += 1
             logger.exception("%s reading callback failed", self._tag)
 
-    def _count_discarded(self, framer: Framer) -> None:
+    def _collect_garbage(self, framer: Framer) -> None:
         discarded = framer.take_discarded()
         if not discarded:
             return
         self.stats["discarded_bytes"] += len(discarded)
         if self._synced:
-            self._bad.report(f"discarded {len(discarded)} bytes", discarded)
+            self._garbage += discarded
         else:
             logger.debug(
-                "%s skipped %d bytes before the first frame", self._tag, len(discarded)
+                "%s skipped %d bytes before a frame", self._tag, len(discarded)
             )
+
+    def _report_garbage(self) -> None:
+        """Report the run of discarded bytes since the last frame as one input."""
+        if self._garbage:
+            run, self._garbage = bytes(self._garbage), bytearray()
+            self._bad.report(f"discarded {len(run)} bytes", run)
