@@ -130,7 +130,6 @@ def decode_tf0(frame: bytes, unit: str = "kg") -> WeightReading:
 
     weight = _scaled(int(digits), decimals - 0x30, factor)
     weight = -weight if sign == ord("-") else weight
-    logger.debug("tF=0 frame %s -> %s kg", frame.hex(), weight)
     return WeightReading(
         weight_kg=weight, stable=None, status=WeightStatus.OK, raw=frame
     )
