@@ -223,3 +223,26 @@ async def test_async_callback_and_callback_error_do_not_stop_the_loop(indicator)
 
     assert len(seen) >= 3
     assert reader.stats["callback_errors"] == 1
+
+
+async def test_silent_stream_is_treated_as_lost_and_reopened():
+    counter = SimulatedAxleCounter()
+    await counter.start()
+    reader = FrameReader(
+        f"socket://127.0.0.1:{counter.port}",
+        AxleLineFramer,
+        decode_axle_line,
+        Collector(),
+        idle_timeout_s=0.2,
+        backoff_min_s=0.05,
+    )
+
+    reader.start()
+    for _ in range(100):
+        if reader.stats["connects"] >= 2:
+            break
+        await asyncio.sleep(0.05)
+    await reader.stop()
+    await counter.stop()
+
+    assert reader.stats["connects"] >= 2

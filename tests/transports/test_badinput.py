@@ -1,0 +1,37 @@
+import logging
+
+from zhichao.transports.badinput import BadInputLog, hex_preview
+
+LOGGER = logging.getLogger("test.badinput")
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_flood_is_one_line_then_one_summary_per_window(caplog):
+    clock = Clock()
+    bad = BadInputLog(LOGGER, "lane 01 scale", window_s=10, clock=clock)
+
+    for _ in range(1000):
+        bad.report("bad frame", b"\xff")
+        clock.now += 0.001
+    clock.now = 11
+    bad.report("bad frame", b"\x00")
+
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == [
+        "lane 01 scale bad frame: ff",
+        "lane 01 scale 999 more bad inputs (999 bytes) in the last 10 s, "
+        "not logged singly",
+        "lane 01 scale bad frame: 00",
+    ]
+
+
+def test_hex_preview_truncates_long_input():
+    assert hex_preview(b"\x01\x02") == "01 02"
+    assert hex_preview(bytes(100), limit=4) == "00 00 00 00 ... (100 bytes)"
