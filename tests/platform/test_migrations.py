@@ -1,0 +1,65 @@
+"""Alembic: upgrade to head and back to base, and the models match the schema."""
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from zhichao.platform.db import make_engine
+from zhichao.platform.migrations import current_revision, downgrade, run_migrations
+from zhichao.platform.models import Base
+
+TABLES = {
+    "source_units",
+    "stations",
+    "lanes",
+    "weighing_records",
+    "photos",
+    "record_photos",
+}
+
+
+def table_names(url):
+    engine = make_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names()) - {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_downgrade_upgrade(db_url):
+    run_migrations(db_url)
+    assert current_revision(db_url) == "0001"
+    assert table_names(db_url) == TABLES
+
+    downgrade(db_url, "base")
+    assert current_revision(db_url) is None
+    assert table_names(db_url) == set()
+
+    run_migrations(db_url)
+    run_migrations(db_url)  # at head already: nothing to do
+    assert table_names(db_url) == TABLES
+
+
+def test_models_match_migrations(db_url):
+    run_migrations(db_url)
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    finally:
+        engine.dispose()
+
+    assert diff == []
+
+
+def test_record_indexes_exist(db_url):
+    run_migrations(db_url)
+    engine = make_engine(db_url)
+    try:
+        indexes = sa.inspect(engine).get_indexes("weighing_records")
+    finally:
+        engine.dispose()
+
+    columns = {tuple(index["column_names"]) for index in indexes}
+    assert {("detected_at",), ("station_id", "detected_at")} <= columns
+    assert ("overloaded", "detected_at") in columns

@@ -1,0 +1,31 @@
+"""The ``zhichao platform`` command group."""
+
+from click.testing import CliRunner
+
+from zhichao.cli import main
+from zhichao.platform.migrations import current_revision
+
+
+def test_db_upgrade_and_downgrade(db_url):
+    runner = CliRunner()
+
+    up = runner.invoke(main, ["platform", "db", "upgrade", "--database-url", db_url])
+    assert up.exit_code == 0, up.output
+    assert "0001" in up.output
+    assert current_revision(db_url) == "0001"
+
+    down = runner.invoke(
+        main, ["platform", "db", "downgrade", "base", "--database-url", db_url]
+    )
+    assert down.exit_code == 0, down.output
+    assert current_revision(db_url) is None
+
+
+def test_bad_config_is_a_usage_error(tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text("port = 0\n")
+
+    answer = CliRunner().invoke(main, ["platform", "serve", "--config", str(config)])
+
+    assert answer.exit_code == 2
+    assert "port" in answer.output
