@@ -1,13 +1,8 @@
 """Fixtures: a migrated database and the app under test, on SQLite and PostgreSQL."""
 
-import socket
-import threading
-import time
-from contextlib import contextmanager
-
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
+from platform_server import live_server
 
 from zhichao.platform.app import create_app
 from zhichao.platform.migrations import run_migrations
@@ -34,30 +29,6 @@ def client(app):
 @pytest.fixture
 def sessions(app):
     return app.state.sessions
-
-
-@contextmanager
-def live_server(app):
-    """Serve ``app`` with a real uvicorn server on a free port, in a thread."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, daemon=True
-    )
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 @pytest.fixture

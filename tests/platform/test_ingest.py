@@ -354,3 +354,38 @@ def test_concurrent_uploads_of_one_batch_store_each_record_once(
     rows = stored_rows(sessions)
     assert len(rows) == 40
     assert len({row.record_id for row in rows}) == 40
+
+
+def test_record_page_links_reweighing_both_ways(client):
+    held = make_record(seq=1, gross_kg=55_000)
+    again = make_record(seq=2, gross_kg=48_800, reweigh_of=held["record_id"])
+    orphan = make_record(seq=3, reweigh_of=make_record(seq=99)["record_id"])
+    post(client, held, again, orphan)
+
+    held_page = client.get(f"/records/{held['record_id']}").text
+    again_page = client.get(f"/records/{again['record_id']}").text
+    orphan_page = client.get(f"/records/{orphan['record_id']}").text
+
+    assert f'href="/records/{again["record_id"]}"' in held_page
+    assert f'href="/records/{held["record_id"]}"' in again_page
+    assert "平台尚未收到" in orphan_page
+    assert "平台尚未收到" not in again_page
+
+
+@pytest.mark.parametrize(
+    ("flag", "label"),
+    [
+        ("no_axle_count", "未识别轴数"),
+        ("stability_timeout", "称重不稳定超时"),
+        ("from_rules_table", "from_rules_table"),
+    ],
+)
+def test_record_page_shows_basis_and_flags_in_chinese(client, flag, label):
+    record = make_record(flags=[flag])
+    post(client, record)
+
+    page = client.get(f"/records/{record['record_id']}").text
+
+    assert label in page
+    assert record["basis"] in page
+    assert "超限" in page and "劝返卸载" in page

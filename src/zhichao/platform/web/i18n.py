@@ -97,6 +97,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "color_white": ("白", "white"),
     "color_black": ("黑", "black"),
     "color_unknown": ("未知", "unknown"),
+    "kind_pass": ("过磅", "weighing pass"),
     "kind_truck": ("货车", "truck"),
     "kind_combination": ("汽车列车", "combination"),
     "kind_low_speed": ("低速货车", "low-speed truck"),

@@ -31,7 +31,7 @@
     var td = cell();
     td.appendChild(el("span", "unit", item.unit_name || item.station_name));
     if (item.unit_name) { td.appendChild(el("span", "muted", item.station_name)); td.appendChild(document.createTextNode(" ")); }
-    td.appendChild(el("span", "muted code", item.station_code));
+    if (item.station_name !== item.station_code) { td.appendChild(el("span", "muted code", item.station_code)); }
     if (!item.station_registered) {
       td.appendChild(document.createTextNode(" "));
       td.appendChild(el("span", "badge badge-warn", t("unregistered")));

@@ -1,0 +1,120 @@
+"""The pages in a real browser (Debian's Chromium) against a real uvicorn server."""
+
+from pathlib import Path
+
+import httpx
+import pytest
+from platform_factories import make_record, photo_ref, sha256
+from platform_server import live_server
+
+from zhichao.platform import services
+from zhichao.platform.app import create_app
+from zhichao.platform.migrations import run_migrations
+from zhichao.platform.settings import PlatformSettings
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser_app(tmp_path):
+    url = f"sqlite:///{tmp_path / 'platform.db'}"
+    run_migrations(url)
+    app = create_app(PlatformSettings(database_url=url, evidence_dir=tmp_path / "ev"))
+    with app.state.sessions() as session, session.begin():
+        services.register_station(
+            session,
+            "1405250001",
+            "一号磅站",
+            "晋城市某煤业有限公司",
+            "coal_mine",
+            "140525",
+        )
+    return app
+
+
+@pytest.fixture
+def page(chromium_path, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=chromium_path,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1360, "height": 860},
+            locale="zh-CN",
+        )
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+
+
+def test_live_row_appears_without_reload_then_record_page(browser_app, page):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with live_server(browser_app) as base, httpx.Client(base_url=base) as http:
+        http.post(
+            "/api/v1/records", json={"records": [make_record(seq=1, gross_kg=41_000)]}
+        )
+        page.goto(base + "/")
+        page.evaluate("window.notReloaded = true")
+        photo = page.screenshot(type="jpeg", quality=70)  # a real JPEG to upload
+        pending = photo + b"\x00"  # another photo, never uploaded
+        record = make_record(
+            seq=2,
+            gross_kg=58_460,
+            rear_plate="鲁A1234挂",
+            flags=["unknown_configuration"],
+            photos=[
+                photo_ref(photo, "plate", "front"),
+                photo_ref(pending, "scene", "rear"),
+            ],
+        )
+        unregistered = make_record(seq=3, station="1405259999", gross_kg=30_000)
+
+        answer = http.post("/api/v1/records", json={"records": [record, unregistered]})
+        assert [r["status"] for r in answer.json()["results"]] == ["stored", "stored"]
+        assert (
+            http.put(f"/api/v1/photos/{sha256(photo)}", content=photo).status_code
+            == 201
+        )
+
+        row = page.locator(f'tr[data-record-id="{record["record_id"]}"]')
+        row.wait_for(timeout=10_000)
+        assert page.evaluate("window.notReloaded") is True
+        assert "over" in row.get_attribute("class")
+        assert "超限" in row.inner_text()
+        assert "鲁A1234挂" in row.inner_text()
+        assert "9,460" in row.inner_text()
+        assert page.locator("#count-overloaded").inner_text() in ("0", "1")
+        assert "未登记" in page.locator("#live-rows").inner_text()
+        page.screenshot(path=str(SCREENSHOTS / "platform-live.png"), full_page=True)
+
+        row.locator("td.time a").click()
+        page.wait_for_url(f"**/records/{record['record_id']}")
+        photos = page.locator("#photos")
+        image = photos.locator("img")
+        image.wait_for()
+        page.wait_for_function("document.querySelector('#photos img').naturalWidth > 0")
+        assert "待上传" in photos.inner_text()
+        assert "第三条" in page.locator("#basis").inner_text()
+        assert "车型配置未知" in page.locator("#flags").inner_text()
+        assert "劝返卸载" in page.locator("#verdict").inner_text()
+        page.screenshot(path=str(SCREENSHOTS / "platform-record.png"), full_page=True)
+
+        page.goto(base + f"/records/{record['record_id']}?lang=en")
+        assert "pending upload" in page.locator("#photos").inner_text()
+        page.goto(base + "/")
+        assert "Live passes" in page.inner_text("h1")
