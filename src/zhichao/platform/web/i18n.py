@@ -109,6 +109,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "车型配置未知，按该轴数最低限值",
         "unknown configuration; lowest limit for the axle count",
     ),
+    "flag_axle_count_unusable": (
+        "轴数无法对应已知车型，按未识别轴数处理",
+        "axle count fits no known vehicle; judged as without a count",
+    ),
     "flag_no_plate": ("未识别车牌", "no plate read"),
     "flag_registered_mass_missing": (
         "低速货车缺少核定总质量",
