@@ -40,3 +40,5 @@ def main(verbose: int) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # One line per HTTP request is noise even at -v; the uploader logs batches.
+    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))

@@ -7,9 +7,11 @@ screen says so and the barrier stays shut.
 
 import asyncio
 import contextlib
+import functools
 import logging
 
 from zhichao.errors import DeviceError, StoreError
+from zhichao.lane.clock import SystemClock
 from zhichao.lane.events import (
     AxleEvent,
     OpenBarrier,
@@ -20,7 +22,6 @@ from zhichao.lane.events import (
     Tick,
     WeightEvent,
 )
-from zhichao.lane.clock import SystemClock
 from zhichao.lane.machine import Lane, LaneConfig
 from zhichao.lane.stability import StabilityConfig
 from zhichao.protocols.axle_line import AxleLineFramer, decode_axle_line
@@ -66,6 +67,7 @@ class LaneRuntime:
         self._tasks: list[asyncio.Task] = []
         self.readers: list[FrameReader] = []
         self.stats = {"records": 0, "store_failures": 0}
+        self.last_record: dict | None = None
 
     @property
     def name(self) -> str:
@@ -76,22 +78,24 @@ class LaneRuntime:
         unit = self.settings.scale.unit
         self.readers.append(
             FrameReader(
-                url=self.settings.scale.port,
+                self.settings.scale.port,
+                scale.new_framer,
+                functools.partial(scale.decode, unit=unit),
+                self.on_weight,
                 baudrate=self.settings.scale.baudrate,
-                new_framer=scale.new_framer,
-                decode=lambda frame: scale.decode(frame, unit),
-                on_reading=self.on_weight,
-                tag=f"{self.name} scale",
+                lane=self.settings.lane_no,
+                device="scale",
             )
         )
         if self.settings.axle:
             self.readers.append(
                 FrameReader(
-                    url=f"socket://{self.settings.axle.host}:{self.settings.axle.port}",
-                    new_framer=AxleLineFramer,
-                    decode=decode_axle_line,
-                    on_reading=self.on_axles,
-                    tag=f"{self.name} axle identifier",
+                    f"socket://{self.settings.axle.host}:{self.settings.axle.port}",
+                    AxleLineFramer,
+                    decode_axle_line,
+                    self.on_axles,
+                    lane=self.settings.lane_no,
+                    device="axle identifier",
                 )
             )
         for reader in self.readers:
@@ -168,6 +172,7 @@ class LaneRuntime:
             )
             return False
         self.stats["records"] += 1
+        self.last_record = action.record
         logger.info(
             "%s: stored %s (%s, %s kg, %s)",
             self.name,
@@ -223,10 +228,10 @@ class Station:
                 if camera_id:
                     self._routes[camera_id] = (runtime, position)
         self.cameras = CameraListener(
+            parse_anpr_post,
+            self._on_plate,
             host=settings.camera_listen.host,
             port=settings.camera_listen.port,
-            parse=parse_anpr_post,
-            on_plate=self._on_plate,
         )
         self._uploader_task: asyncio.Task | None = None
 

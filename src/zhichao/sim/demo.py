@@ -1,0 +1,282 @@
+"""``zhichao demo``: a county platform and simulated source units, all real bytes.
+
+Everything runs on this machine: the platform on SQLite under uvicorn; per
+source unit one station with one lane, whose indicator streams XK3190 frames
+over a pseudo-terminal, whose ANPR cameras push Hikvision multipart events over
+HTTP, whose axle identifier sends lines over TCP, whose LED screen takes GBK
+text over TCP and whose barrier relay is a Modbus TCP server.
+"""
+
+import asyncio
+import contextlib
+import logging
+import random
+import shutil
+import socket
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+
+from zhichao.protocols.readings import PlateColor
+from zhichao.sim.devices.axle import SimulatedAxleCounter
+from zhichao.sim.devices.camera import SimulatedCamera
+from zhichao.sim.devices.display import SimulatedDisplay
+from zhichao.sim.devices.relay import SimulatedRelay
+from zhichao.sim.devices.scale import SimulatedIndicator, WeightModel, open_pty_pair
+from zhichao.sim.traffic import Vehicle, next_vehicle
+from zhichao.station.config import parse_settings
+from zhichao.station.runtime import LaneRuntime, Station
+
+logger = logging.getLogger(__name__)
+
+DECISION_TIMEOUT_S = 40.0
+
+
+@dataclass(frozen=True)
+class DemoUnit:
+    """A simulated source unit (源头单位) with one weighbridge lane."""
+
+    station_code: str
+    name: str
+    kind: str
+    county_code: str
+
+
+UNITS = (
+    DemoUnit("1405250001", "泽州县示范煤矿（模拟）", "coal_mine", "140525"),
+    DemoUnit("1405810001", "高平市示范洗煤厂（模拟）", "washery", "140581"),
+    DemoUnit("1405220001", "阳城县示范石料厂（模拟）", "quarry", "140522"),
+    DemoUnit("1405210001", "沁水县示范煤矿（模拟）", "coal_mine", "140521"),
+    DemoUnit("1405240001", "陵川县示范砂石厂（模拟）", "sand_gravel", "140524"),
+)
+
+
+@dataclass
+class SimulatedLane:
+    """The devices of one simulated lane and the station that runs it."""
+
+    unit: DemoUnit
+    indicator: SimulatedIndicator
+    relay: SimulatedRelay
+    display: SimulatedDisplay
+    axles: SimulatedAxleCounter
+    front: SimulatedCamera | None = None
+    rear: SimulatedCamera | None = None
+    station: Station | None = None
+    passes: int = field(default=0)
+
+    @property
+    def runtime(self) -> LaneRuntime:
+        return self.station.lanes[0]
+
+
+class PlatformThread:
+    """The platform app under uvicorn in a thread of its own."""
+
+    def __init__(self, database_url: str, evidence_dir: Path, host: str, port: int):
+        from zhichao.platform.app import create_app
+        from zhichao.platform.migrations import run_migrations
+        from zhichao.platform.settings import load_settings
+
+        run_migrations(database_url)
+        self.settings = load_settings(
+            None, database_url=database_url, evidence_dir=evidence_dir
+        )
+        app = create_app(self.settings)
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.host, self.port = host, port
+        self._thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        self._thread.start()
+        while not self.server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError(f"the platform could not start on port {self.port}")
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        await asyncio.to_thread(self._thread.join, 10)
+
+
+def register_units(database_url: str, units) -> None:
+    from zhichao.platform.db import make_engine, make_sessionmaker, session_scope
+    from zhichao.platform.services import register_station
+
+    engine = make_engine(database_url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            for unit in units:
+                register_station(
+                    session,
+                    unit.station_code,
+                    unit.name,
+                    unit.name,
+                    unit.kind,
+                    unit.county_code,
+                )
+    finally:
+        engine.dispose()
+
+
+def free_port(host: str, preferred: int) -> int:
+    """``preferred`` if it is free, else any free port (0 means any)."""
+    for port in (preferred, 0) if preferred else (0,):
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeError("no free port")
+
+
+async def start_lane(unit: DemoUnit, platform_url: str, data_dir: Path, rng):
+    """Start one unit's simulated devices, then the station that uses them."""
+    master, pty_path = open_pty_pair()
+    indicator = SimulatedIndicator(master, rate=10.0, model=WeightModel(rng=rng))
+    relay, display, axles = SimulatedRelay(), SimulatedDisplay(), SimulatedAxleCounter()
+    for device in (relay, display, axles):
+        await device.start()
+    indicator.start()
+    lane = SimulatedLane(unit, indicator, relay, display, axles)
+
+    settings = parse_settings(
+        {
+            "station_code": unit.station_code,
+            "name": unit.name,
+            "platform_url": platform_url,
+            "data_dir": str(data_dir / unit.station_code),
+            "camera_listen": {"host": "127.0.0.1", "port": free_port("127.0.0.1", 0)},
+            "lanes": [
+                {
+                    "lane_no": "01",
+                    "scale": {"port": pty_path, "protocol": "xk3190-tf0"},
+                    "cameras": {"front": "front", "rear": "rear"},
+                    "axle": {"port": axles.port},
+                    "display": {"port": display.port},
+                    "barrier": {"port": relay.port, "coil": 0, "pulse_s": 1.0},
+                }
+            ],
+        },
+        source=f"demo unit {unit.station_code}",
+    )
+    lane.station = Station(settings)
+    await lane.station.start()
+    base = f"http://127.0.0.1:{lane.station.cameras.port}/cameras"
+    lane.front = SimulatedCamera(f"{base}/front", name=f"{unit.station_code}-front")
+    lane.rear = SimulatedCamera(f"{base}/rear", name=f"{unit.station_code}-rear")
+    return lane
+
+
+async def stop_lane(lane: SimulatedLane) -> None:
+    if lane.station:
+        await lane.station.stop()
+    await lane.indicator.stop()
+    lane.indicator.close()
+    for device in (lane.relay, lane.display, lane.axles):
+        await device.stop()
+
+
+async def weigh(lane: SimulatedLane, vehicle: Vehicle, gross_kg: int) -> dict | None:
+    """Drive one vehicle on, wait for the lane's decision, return its record."""
+    before = lane.runtime.last_record
+    await lane.front.post(vehicle.front_plate, color=vehicle.color)
+    await lane.rear.post(vehicle.rear_plate, color=PlateColor.YELLOW)
+    await lane.axles.vehicle_passed(vehicle.axles, vehicle.groups)
+    lane.indicator.drive_on(gross_kg, ramp_s=3.0)
+
+    waited = 0.0
+    while lane.runtime.last_record is before and waited < DECISION_TIMEOUT_S:
+        await asyncio.sleep(0.2)
+        waited += 0.2
+    record = lane.runtime.last_record
+    if record is before:
+        logger.warning("%s: no decision for %s", lane.unit.name, vehicle.front_plate)
+        record = None
+    await asyncio.sleep(2.5)  # barrier opens, or the driver reads the screen
+    lane.indicator.drive_off(ramp_s=2.0)
+    await asyncio.sleep(3.0)
+    return record
+
+
+async def drive_traffic(lane: SimulatedLane, rng: random.Random) -> None:
+    """Trucks, one after another, for as long as the demo runs."""
+    await asyncio.sleep(rng.uniform(0.5, 4.0))
+    while True:
+        vehicle = next_vehicle(rng)
+        record = await weigh(lane, vehicle, vehicle.gross_kg)
+        lane.passes += 1
+        if record and record["overloaded"]:
+            await asyncio.sleep(rng.uniform(6, 12))  # unloading
+            await weigh(lane, vehicle, vehicle.unloaded_kg)
+            lane.passes += 1
+        await asyncio.sleep(rng.uniform(3, 10))
+
+
+async def run_demo(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    lanes: int = 3,
+    seed: int | None = None,
+    data_dir: Path = Path("var/demo"),
+    duration_s: float | None = None,
+    on_ready=print,
+) -> list[SimulatedLane]:
+    """Run the demo until cancelled (or for ``duration_s``)."""
+    if not 1 <= lanes <= len(UNITS):
+        raise ValueError(f"lanes must be 1 to {len(UNITS)}")
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    rng = random.Random(seed)
+    units = UNITS[:lanes]
+
+    database_url = f"sqlite:///{data_dir / 'platform.db'}"
+    platform = PlatformThread(
+        database_url, data_dir / "evidence", host, free_port(host, port)
+    )
+    register_units(database_url, units)
+    await platform.start()
+    started: list[SimulatedLane] = []
+    tasks: list[asyncio.Task] = []
+    try:
+        for unit in units:
+            lane = await start_lane(unit, platform.url, data_dir / "stations", rng)
+            started.append(lane)
+            lane_rng = random.Random(rng.random())
+            tasks.append(asyncio.create_task(drive_traffic(lane, lane_rng)))
+        on_ready(platform.url)
+        if duration_s is None:
+            await asyncio.Event().wait()
+        else:
+            await asyncio.sleep(duration_s)
+            await _drain(started)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for lane in started:
+            await stop_lane(lane)
+        await platform.stop()
+    return started
+
+
+async def _drain(lanes: list[SimulatedLane], timeout_s: float = 10.0) -> None:
+    """Give the uploaders a moment to send what is queued."""
+    for _ in range(int(timeout_s / 0.2)):
+        depth = [lane.station.store.queue_depth() for lane in lanes]
+        if all(d["records"] == 0 and d["photos"] == 0 for d in depth):
+            return
+        for lane in lanes:
+            lane.station.uploader.wake()
+        await asyncio.sleep(0.2)
