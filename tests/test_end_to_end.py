@@ -1,0 +1,152 @@
+"""One lane end to end: pty indicator, HTTP cameras, TCP axle counter and screen,
+Modbus relay, SQLite station store, HTTP upload, platform on SQLite and PostgreSQL.
+"""
+
+import asyncio
+import random
+
+import httpx
+import pytest
+
+from zhichao.sim.demo import (
+    UNITS,
+    PlatformThread,
+    free_port,
+    register_units,
+    start_lane,
+    stop_lane,
+    weigh,
+)
+from zhichao.sim.traffic import Vehicle
+
+TRUCK = Vehicle(
+    front_plate="晋E12345",
+    rear_plate="鲁A1234挂",
+    color="yellow",
+    axles=6,
+    groups=(1, 2, 3),
+    kind="combination",
+    gross_kg=52_340,
+    unloaded_kg=48_600,
+)
+
+
+async def _platform_records(url: str, count: int, timeout_s: float = 20.0) -> list:
+    async with httpx.AsyncClient() as client:
+        for _ in range(int(timeout_s / 0.25)):
+            body = (await client.get(f"{url}/api/v1/records")).json()
+            if len(body["records"]) >= count:
+                return body["records"]
+            await asyncio.sleep(0.25)
+    raise AssertionError(f"platform has {len(body['records'])} records, not {count}")
+
+
+async def _photo_on_platform(url: str, sha256: str, timeout_s: float = 10.0) -> bool:
+    async with httpx.AsyncClient() as client:
+        for _ in range(int(timeout_s / 0.25)):
+            if (await client.head(f"{url}/api/v1/photos/{sha256}")).status_code == 200:
+                return True
+            await asyncio.sleep(0.25)
+    return False
+
+
+def _screen_with(lane, text: str) -> tuple[str, ...]:
+    for screen in reversed(lane.display.history):
+        if text in screen:
+            return screen
+    raise AssertionError(f"no screen showed {text!r}: {lane.display.history}")
+
+
+@pytest.fixture
+async def lane_and_platform(db_url, tmp_path):
+    unit = UNITS[0]
+    platform = PlatformThread(
+        db_url, tmp_path / "evidence", "127.0.0.1", free_port("127.0.0.1", 0)
+    )
+    register_units(db_url, [unit])
+    await platform.start()
+    lane = await start_lane(unit, platform.url, tmp_path / "stations", random.Random(7))
+    yield lane, platform
+    await stop_lane(lane)
+    await platform.stop()
+
+
+async def test_overloaded_truck_is_held_then_reweighed_and_released(
+    lane_and_platform,
+):
+    lane, platform = lane_and_platform
+
+    held = await weigh(lane, TRUCK, TRUCK.gross_kg)
+
+    assert held is not None, "the lane made no decision"
+    assert held["verdict"] == "held"
+    assert held["overloaded"] is True
+    assert held["limit_kg"] == 49_000
+    assert held["vehicle_kind"] == "combination"
+    assert held["axles"] == 6
+    assert held["front_plate"] == "晋E12345"
+    assert held["rear_plate"] == "鲁A1234挂"
+    assert abs(held["gross_kg"] - TRUCK.gross_kg) <= 20
+    assert lane.relay.writes == [], "the barrier must not open for an overloaded truck"
+    held_screen = _screen_with(lane, "请退回卸载")
+    assert any(line.startswith("超限") for line in held_screen)
+
+    released = await weigh(lane, TRUCK, TRUCK.unloaded_kg)
+
+    assert released["verdict"] == "released"
+    assert released["reweigh_of"] == held["record_id"]
+    await lane.relay.wait_for_writes(2, timeout=5)
+    assert [w.on for w in lane.relay.writes[:2]] == [True, False]
+    assert _screen_with(lane, "正常 请通行")[0] == "晋E12345"
+
+    rows = await _platform_records(platform.url, 2)
+    by_id = {row["record_id"]: row for row in rows}
+    assert by_id[held["record_id"]]["verdict"] == "held"
+    assert by_id[held["record_id"]]["overloaded"] is True
+    assert by_id[held["record_id"]]["over_kg"] == held["gross_kg"] - 49_000
+    assert by_id[held["record_id"]]["rear_plate"] == "鲁A1234挂"
+    assert by_id[released["record_id"]]["verdict"] == "released"
+    for photo in held["photos"]:
+        assert await _photo_on_platform(platform.url, photo["sha256"])
+    assert len(held["photos"]) >= 2
+
+    async with httpx.AsyncClient() as client:
+        page = await client.get(f"{platform.url}/records/{held['record_id']}")
+    assert page.status_code == 200
+    assert "鲁A1234挂" in page.text
+    assert "第三条" in page.text  # the basis of the verdict is shown
+
+
+async def test_bad_device_input_is_counted_and_the_lane_keeps_running(
+    lane_and_platform,
+):
+    lane, platform = lane_and_platform
+    reader = lane.runtime.readers[0]
+
+    lane.indicator.inject(b"\x02+0\xff\xfe garbage \x00\x01")
+    lane.indicator.inject_bad_checksum()
+    async with httpx.AsyncClient() as client:
+        broken = await client.post(
+            lane.front.url,
+            content=b"<EventNotificationAlert><ANPR>",
+            headers={"Content-Type": "application/xml"},
+        )
+    no_plate = await lane.front.post_raw(
+        *lane.front.event(None)  # a camera event that carries no plate
+    )
+    await asyncio.sleep(1.0)
+
+    assert broken.status_code == 400
+    assert no_plate.status_code in (200, 400)
+    assert reader.stats["bad_frames"] + reader.stats["discarded_bytes"] > 0
+    assert lane.station.cameras.stats["rejected"] >= 1
+
+    record = await weigh(
+        lane,
+        TRUCK,
+        47_000,
+    )
+    assert record is not None and record["verdict"] == "released"
+    rows = await _platform_records(platform.url, 1)
+    assert rows[0]["record_id"] == record["record_id"]
+    assert rows[0]["gross_kg"] == record["gross_kg"]
