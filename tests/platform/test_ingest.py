@@ -389,3 +389,26 @@ def test_record_page_shows_basis_and_flags_in_chinese(client, flag, label):
     assert label in page
     assert record["basis"] in page
     assert "超限" in page and "劝返卸载" in page
+
+
+def test_changed_copy_of_a_stored_record_is_kept_out_and_logged(
+    client, sessions, caplog
+):
+    record = make_record(seq=4)
+    post(client, record)
+    changed = dict(record, basis="a different basis")
+
+    with caplog.at_level("WARNING", logger="zhichao.platform.services"):
+        answer = post(client, changed)
+
+    assert statuses(answer) == ["duplicate"]
+    assert stored_rows(sessions)[0].basis == record["basis"]
+    assert "different content" in caplog.text
+
+
+def test_package_exports():
+    import zhichao.platform as platform_package
+
+    assert callable(platform_package.create_app)
+    assert callable(platform_package.run_migrations)
+    assert callable(platform_package.register_station)

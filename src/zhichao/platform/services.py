@@ -96,7 +96,8 @@ def _store_new(
     if not candidates:
         return set()
 
-    existing = existing_ids(session, candidates)
+    existing = _stored_raw(session, candidates)
+    _warn_on_changed_copies(candidates, existing)
     new = [item.record for rid, item in candidates.items() if rid not in existing]
     if not new:
         return set()
@@ -109,6 +110,25 @@ def _store_new(
     if photo_rows:
         session.execute(sa.insert(RecordPhoto), photo_rows)
     return {r.record_id for r in new}
+
+
+def _stored_raw(session: Session, candidates: dict[str, _Checked]) -> dict[str, Any]:
+    rows = session.execute(
+        sa.select(WeighingRecord.record_id, WeighingRecord.raw).where(
+            WeighingRecord.record_id.in_(list(candidates))
+        )
+    )
+    return {record_id: raw for record_id, raw in rows}
+
+
+def _warn_on_changed_copies(candidates: dict[str, _Checked], stored: dict[str, Any]):
+    """A retry must repeat the record exactly; a changed copy may be tampering."""
+    for record_id, raw in stored.items():
+        if candidates[record_id].raw != raw:
+            logger.warning(
+                "record %s sent again with different content; the first copy is kept",
+                record_id,
+            )
 
 
 def _results(checked: list[_Checked], stored: set[str]) -> list[IngestResult]:
