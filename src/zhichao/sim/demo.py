@@ -207,11 +207,18 @@ async def weigh(lane: SimulatedLane, vehicle: Vehicle, gross_kg: int) -> dict | 
     return record
 
 
-async def drive_traffic(lane: SimulatedLane, rng: random.Random) -> None:
-    """Trucks, one after another, for as long as the demo runs."""
+async def drive_traffic(
+    lane: SimulatedLane, rng: random.Random, early_overload: bool = False
+) -> None:
+    """Trucks, one after another, for as long as the demo runs.
+
+    With ``early_overload`` the lane's second truck is overloaded, so the held
+    and re-weighed path shows within the demo's first minute.
+    """
     await asyncio.sleep(rng.uniform(0.5, 4.0))
     while True:
-        vehicle = next_vehicle(rng)
+        forced = True if early_overload and lane.passes == 1 else None
+        vehicle = next_vehicle(rng, overloaded=forced)
         record = await weigh(lane, vehicle, vehicle.gross_kg)
         lane.passes += 1
         if record and record["overloaded"]:
@@ -252,7 +259,8 @@ async def run_demo(
             lane = await start_lane(unit, platform.url, data_dir / "stations", rng)
             started.append(lane)
             lane_rng = random.Random(rng.random())
-            tasks.append(asyncio.create_task(drive_traffic(lane, lane_rng)))
+            early = len(started) == 1
+            tasks.append(asyncio.create_task(drive_traffic(lane, lane_rng, early)))
         on_ready(platform.url)
         if duration_s is None:
             await asyncio.Event().wait()

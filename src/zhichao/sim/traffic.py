@@ -62,13 +62,18 @@ def make_plate(rng: random.Random, trailer: bool = False) -> str:
     return f"{province}{city}{_serial(rng, 5)}"
 
 
-def next_vehicle(rng: random.Random, overload_share: float = 0.04) -> Vehicle:
+def next_vehicle(
+    rng: random.Random, overload_share: float = 0.04, *, overloaded: bool | None = None
+) -> Vehicle:
+    """The next truck; ``overloaded`` forces the outcome, None leaves it to chance."""
     kind, axles, groups, _, limit, empty = rng.choices(
         _FLEET, weights=[row[3] for row in _FLEET]
     )[0]
     front = make_plate(rng)
     rear = make_plate(rng, trailer=True) if kind == "combination" else front
-    if rng.random() < overload_share:
+    if overloaded is None:
+        overloaded = rng.random() < overload_share
+    if overloaded:
         gross = int(limit * rng.uniform(1.03, 1.25))
     else:
         gross = int(limit - abs(rng.gauss(0, limit * 0.025)) - 60)
