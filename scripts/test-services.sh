@@ -17,17 +17,20 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-PGDATA="$PWD/var/pg"
-PGPORT=55432
-PGSOCK="$PWD/var/pgsock"
+# The cluster lives under /tmp, not in the checkout: the postgres user may not be
+# able to enter the checkout's parent folders (a clone under /root, say).
+PGROOT="${ZHICHAO_PG_DIR:-/tmp/zhichao-test-pg-$(printf %s "$PWD" | sha256sum | cut -c1-8)}"
+PGDATA="$PGROOT/data"
+PGPORT="${ZHICHAO_PG_PORT:-55432}"
+PGSOCK="$PGROOT/sock"
 mkdir -p "$PGSOCK"
-if [ "$(id -u)" = 0 ]; then RUN="runuser -u postgres --"; chown postgres "$PWD/var" "$PGSOCK"; else RUN=; fi
+if [ "$(id -u)" = 0 ]; then RUN="runuser -u postgres --"; chown postgres "$PGROOT" "$PGSOCK"; else RUN=; fi
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   rm -rf "$PGDATA"
   $RUN "$PGBIN/initdb" -D "$PGDATA" -U postgres -A trust --no-sync -E UTF8 >/dev/null
 fi
 if ! $RUN "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
-  $RUN "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PWD/var/pg.log" -w \
+  $RUN "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGROOT/pg.log" -w \
     -o "-p $PGPORT -k $PGSOCK -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
 fi
 cat > var/test-services.env <<ENV

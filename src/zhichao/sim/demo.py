@@ -117,7 +117,7 @@ def register_units(database_url: str, units) -> None:
                 register_station(
                     session,
                     unit.station_code,
-                    unit.name,
+                    "出场称重站",
                     unit.name,
                     unit.kind,
                     unit.county_code,
