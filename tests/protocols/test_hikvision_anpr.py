@@ -158,7 +158,8 @@ def test_default_limit_is_16_mib():
 @pytest.mark.parametrize(
     ("body", "content_type", "message"),
     [
-        (b"{}", "application/json", "not multipart/form-data or XML"),
+        (b"{}", "application/json", "eventType is None"),
+        (b"{}", "image/png", "not multipart/form-data, XML or JSON"),
         (b"--x--\r\n", "multipart/form-data", "without a boundary"),
         (b"garbage", "multipart/form-data; boundary=x", "broken multipart"),
         (

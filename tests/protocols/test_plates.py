@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 from zhichao.errors import ConfigError, PlateError
 from zhichao.protocols.plates import (
     PROVINCES,
+    color_from_form,
     is_no_plate,
     normalize_plate,
     parse_plate_color,
@@ -175,3 +176,18 @@ def test_fuzz_plate_text_raises_only_plate_errors(text):
 @given(st.one_of(st.text(max_size=12), st.integers(), st.none()))
 def test_fuzz_color_never_raises(value):
     assert isinstance(parse_plate_color(value), PlateColor)
+
+
+@pytest.mark.parametrize(
+    ("plate", "color"),
+    [
+        ("粤B12345D", PlateColor.YELLOW_GREEN),
+        ("京AD12345", PlateColor.GREEN),
+        ("京AFA1234", PlateColor.GREEN),
+        ("鲁A1234挂", PlateColor.UNKNOWN),
+        ("晋E12345", PlateColor.UNKNOWN),
+        (None, PlateColor.UNKNOWN),
+    ],
+)
+def test_color_from_form(plate, color):
+    assert color_from_form(plate) is color

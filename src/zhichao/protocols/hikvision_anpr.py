@@ -5,14 +5,19 @@ Follows Hikvision's ISAPI event notification as cameras send it when set to
 XML document, ``EventNotificationAlert`` with ``eventType`` ANPR, and the JPEG
 pictures (``licensePlatePicture.jpg`` for the plate close-up,
 ``detectionPicture.jpg`` for the scene) in no fixed order. Some firmwares post
-the bare XML instead. Cameras usually post without authentication, so the XML
-is read with a parser that refuses entity declarations and external references.
+the bare XML instead, and some post the same event as JSON (a bare
+``application/json`` body, or a JSON part in place of the XML part) with the
+same names: ``{"dateTime": …, "eventType": "ANPR", "ANPR": {"licensePlate": …,
+"plateColor": …, "confidenceLevel": …, "direction": …, "vehicleType": …}}``.
+Cameras usually post without authentication, so the XML is read with a parser
+that refuses entity declarations and external references.
 
 A part that claims to be a picture but does not start like a JPEG (FF D8) is
 left out of the read and logged; the plate event itself still counts.
 """
 
 import hashlib
+import json
 import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -35,6 +40,9 @@ HIKVISION_NS = "http://www.hikvision.com/ver20/XMLSchema"
 MAX_BODY = 16 * 1024 * 1024
 JPEG_MAGIC = b"\xff\xd8"
 XML_TYPES = ("application/xml", "text/xml")
+JSON_TYPES = ("application/json", "text/json")
+ANPR_FIELDS = ("licensePlate", "plateColor", "confidenceLevel", "direction")
+ANPR_FIELDS += ("vehicleType",)
 XML_PART_NAME = "anpr.xml"
 PLATE_PICTURE = "licensePlatePicture.jpg"
 SCENE_PICTURE = "detectionPicture.jpg"
@@ -92,14 +100,18 @@ def parse_anpr_post(
     mime_type = mime.decode("latin-1").lower()
 
     if mime_type in XML_TYPES:
-        xml, pictures = bytes(body), ()
+        event, pictures = bytes(body), ()
+    elif mime_type in JSON_TYPES:
+        return _read_fields(_json_fields(bytes(body)), (), camera)
     elif mime_type == "multipart/form-data":
-        xml, pictures = _split_multipart(body, options.get(b"boundary"))
+        event, pictures = _split_multipart(body, options.get(b"boundary"))
     else:
         raise ProtocolError(
-            f"content type {mime_type!r} is not multipart/form-data or XML"
+            f"content type {mime_type!r} is not multipart/form-data, XML or JSON"
         )
-    return _read_alert(_parse_xml(xml), pictures, camera)
+    if event.lstrip()[:1] == b"{":
+        return _read_fields(_json_fields(event), pictures, camera)
+    return _read_fields(_xml_fields(_parse_xml(event)), pictures, camera)
 
 
 def _split_multipart(
@@ -108,9 +120,9 @@ def _split_multipart(
     if not boundary:
         raise ProtocolError("multipart/form-data without a boundary")
     parts = _parse_parts(body, boundary)
-    xml_part = next((p for p in parts if _is_xml(p)), None)
+    xml_part = next((p for p in parts if _is_event(p)), None)
     if xml_part is None:
-        raise ProtocolError(f"none of the {len(parts)} parts is an XML event")
+        raise ProtocolError(f"none of the {len(parts)} parts is an XML or JSON event")
     pictures = tuple(
         picture
         for part in parts
@@ -146,11 +158,13 @@ def _parse_parts(body: bytes, boundary: bytes) -> list[_Part]:
     return parts
 
 
-def _is_xml(part: _Part) -> bool:
+def _is_event(part: _Part) -> bool:
+    start = bytes(part.data[:64]).lstrip()[:1]
     return (
         "xml" in part.content_type
-        or part.filename.lower().endswith(".xml")
-        or bytes(part.data[:64]).lstrip().startswith(b"<")
+        or "json" in part.content_type
+        or part.filename.lower().endswith((".xml", ".json"))
+        or start in (b"<", b"{")
     )
 
 
@@ -191,34 +205,70 @@ def _text(element: ET.Element, name: str) -> str | None:
     return child.text.strip() or None
 
 
-def _read_alert(
-    root: ET.Element, pictures: tuple[Picture, ...], camera: str
-) -> PlateRead:
+def _xml_fields(root: ET.Element) -> dict:
+    """The event's fields from the XML, in the shape of the JSON event."""
     if _local(root.tag) != "EventNotificationAlert":
         raise ProtocolError(
             f"XML root is {_local(root.tag)!r}, not EventNotificationAlert"
         )
-    event_type = _text(root, "eventType")
+    fields: dict = {
+        "dateTime": _text(root, "dateTime"),
+        "eventType": _text(root, "eventType"),
+    }
+    anpr = _child(root, "ANPR")
+    if anpr is not None:
+        fields["ANPR"] = {
+            name: _text(anpr, name)
+            for name in ANPR_FIELDS
+            if _child(anpr, name) is not None
+        }
+    return fields
+
+
+def _json_fields(data: bytes) -> dict:
+    try:
+        fields = json.loads(data)
+    except (UnicodeError, ValueError) as err:
+        raise ProtocolError(f"broken JSON: {err}") from err
+    if not isinstance(fields, dict):
+        raise ProtocolError("JSON event is not an object")
+    # some firmwares wrap the alert in an EventNotificationAlert member
+    inner = fields.get("EventNotificationAlert")
+    return inner if isinstance(inner, dict) else fields
+
+
+def _read_fields(fields: dict, pictures: tuple[Picture, ...], camera: str) -> PlateRead:
+    event_type = _json_text(fields, "eventType")
     if (event_type or "").upper() != "ANPR":
         raise ProtocolError(f"eventType is {event_type!r}, expected 'ANPR'")
-    anpr = _child(root, "ANPR")
-    if anpr is None:
+    anpr = fields.get("ANPR")
+    if not isinstance(anpr, dict):
         raise ProtocolError("ANPR event without an ANPR element")
-    if _child(anpr, "licensePlate") is None:
+    if "licensePlate" not in anpr:
         raise ProtocolError("ANPR element without a licensePlate element")
 
-    plate, prefix_color = read_plate_text(_text(anpr, "licensePlate"))
-    color = parse_plate_color(_text(anpr, "plateColor"))
+    plate, prefix_color = read_plate_text(_json_text(anpr, "licensePlate"))
+    color = parse_plate_color(_json_text(anpr, "plateColor"))
     return PlateRead(
         plate=plate,
         color=prefix_color if color is PlateColor.UNKNOWN else color,
-        camera_time=_camera_time(_text(root, "dateTime")),
-        confidence=_optional_int(_text(anpr, "confidenceLevel")),
-        direction=_text(anpr, "direction"),
-        vehicle_type=_text(anpr, "vehicleType"),
+        camera_time=_camera_time(_json_text(fields, "dateTime")),
+        confidence=_optional_int(_json_text(anpr, "confidenceLevel")),
+        direction=_json_text(anpr, "direction"),
+        vehicle_type=_json_text(anpr, "vehicleType"),
         pictures=pictures,
         camera=camera,
     )
+
+
+def _json_text(fields: dict, name: str) -> str | None:
+    """A field as stripped text; numbers become text, other types are refused."""
+    value = fields.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ProtocolError(f"{name} is a {type(value).__name__}, not text")
+    return str(value).strip() or None
 
 
 def _camera_time(text: str | None) -> datetime:
@@ -317,3 +367,32 @@ def _multipart(parts: list[tuple[str, str, bytes]], boundary: str) -> bytes:
         out += data + b"\r\n"
     out += f"--{boundary}--\r\n".encode()
     return bytes(out)
+
+
+def build_anpr_json(
+    plate: str | None,
+    color: PlateColor,
+    when: datetime,
+    *,
+    confidence: int | None = None,
+    direction: str | None = None,
+) -> tuple[bytes, str]:
+    """The (body, content type) of the JSON event some firmwares post."""
+    if when.tzinfo is None:
+        raise ValueError("camera time must carry its UTC offset")
+    anpr: dict[str, object] = {
+        "licensePlate": plate or NO_PLATE_TEXT,
+        "plateColor": _ISAPI_COLORS[color],
+    }
+    if confidence is not None:
+        anpr["confidenceLevel"] = confidence
+    if direction is not None:
+        anpr["direction"] = direction
+    event = {
+        "dateTime": when.isoformat(timespec="milliseconds"),
+        "eventType": "ANPR",
+        "eventState": "active",
+        "ANPR": anpr,
+    }
+    body = json.dumps(event, ensure_ascii=False).encode("utf-8")
+    return body, "application/json; charset=utf-8"

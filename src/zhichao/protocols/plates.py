@@ -146,6 +146,22 @@ def parse_plate_color(
     return _COLOR_WORDS.get(folded, PlateColor.UNKNOWN)
 
 
+def color_from_form(plate: str | None) -> PlateColor:
+    """The colour a plate's form fixes, UNKNOWN when the form leaves it open.
+
+    Only new-energy plates fix their colour: D or F third is a small green
+    plate, D or F last a large yellow-green one. Used when a camera reports no
+    colour (or a code zhichao does not know).
+    """
+    if plate is None or len(plate) != 8:
+        return PlateColor.UNKNOWN
+    if plate[-1] in NEW_ENERGY_CHARS:
+        return PlateColor.YELLOW_GREEN
+    if plate[2] in NEW_ENERGY_CHARS:
+        return PlateColor.GREEN
+    return PlateColor.UNKNOWN
+
+
 def _vzenith_color(code: str | int) -> PlateColor:
     try:
         return _VZENITH_CODES.get(int(code), PlateColor.UNKNOWN)
