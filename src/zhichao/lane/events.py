@@ -44,7 +44,21 @@ class StoreFailed:
     record_id: str
 
 
-Event = WeightEvent | PlateEvent | AxleEvent | Tick | StoreFailed
+@dataclass(frozen=True)
+class RecordEvent:
+    """Something the lane's chain must record that is not a pass (docs/protocol.md,
+    "Events"): a device fault, a configuration change, a pruned photo.
+
+    The lane gives it the next sequence number, so passes and events share one
+    counter, and answers with a StoreRecord.
+    """
+
+    event_type: str
+    detail: dict = field(default_factory=dict)
+    flags: tuple[str, ...] = ()
+
+
+Event = WeightEvent | PlateEvent | AxleEvent | Tick | StoreFailed | RecordEvent
 
 
 @dataclass(frozen=True)

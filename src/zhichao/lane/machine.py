@@ -10,6 +10,7 @@ is driven by events and reads the injected clock.
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 
 from zhichao.errors import RulesInputError
@@ -23,6 +24,7 @@ from zhichao.lane.events import (
     AxleEvent,
     OpenBarrier,
     PlateEvent,
+    RecordEvent,
     ShowText,
     StoreFailed,
     StoreRecord,
@@ -30,8 +32,11 @@ from zhichao.lane.events import (
     WeightEvent,
 )
 from zhichao.lane.record import (
+    CAMERA_CLOCK_SKEW,
     PassFacts,
+    build_event_record,
     build_record,
+    camera_clock_skewed,
     collect_photos,
     merge_flags,
     vehicle_kind,
@@ -76,6 +81,7 @@ class LaneConfig:
     tolerance_kg: int = 0
     plate_window_s: float = 120.0  # how old a plate read may be at decision time
     reweigh_window_s: float = 7200.0  # how long a held pass waits for its re-weighing
+    camera_skew_s: float = 10.0  # camera clock this far off the lane's: flagged
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,7 @@ class Lane:
         self._pass = _Pass()
         self._decision: _Decision | None = None
         self._held: dict[str, tuple[str, float]] = {}  # plate -> (record_id, at)
+        self._last_event: tuple[str, int] | None = None  # (record_id, seq)
 
     def idle_text(self) -> tuple[str, ...]:
         return screen.idle()
@@ -135,7 +142,11 @@ class Lane:
         if isinstance(event, Tick):
             return self._on_tick()
         if isinstance(event, StoreFailed):
+            if self._event_store_failed(event.record_id):
+                return []
             return self._on_store_failed(event.record_id)
+        if isinstance(event, RecordEvent):
+            return self._on_record_event(event)
         raise TypeError(f"a lane cannot handle {type(event).__name__}")
 
     # -- events -----------------------------------------------------------
@@ -257,7 +268,9 @@ class Lane:
             tolerance_kg=self.config.tolerance_kg,
             reweigh_of=self._reweigh_of((front, rear), at),
         )
-        flags = merge_flags(self._lane_flags(front, rear, axles), judge_flags)
+        flags = merge_flags(
+            self._lane_flags(front, rear, axles), judge_flags, self._skew_flags(at)
+        )
         record = build_record(facts, verdict, flags)
         self._commit(facts, record["record_id"], (front, rear), verdict, at)
         return self._decision_actions(record, reads, verdict, front or rear)
@@ -288,6 +301,46 @@ class Lane:
             return [StoreRecord(record, pictures), ShowText(text)]
         text = screen.released(plate, record["gross_kg"], verdict.limit_kg)
         return [StoreRecord(record, pictures), ShowText(text), OpenBarrier()]
+
+    # -- events as records -------------------------------------------------
+
+    def _on_record_event(self, event: RecordEvent) -> list[Action]:
+        """Give the event the next seq; the lane stays the only seq allocator."""
+        seq = self.next_seq
+        record = build_event_record(
+            self.config.station_code,
+            self.config.lane_no,
+            seq,
+            self.clock.now(),
+            event.event_type,
+            event.detail,
+            event.flags,
+        )
+        self.next_seq = seq + 1
+        self._last_event = (record["record_id"], seq)
+        return [StoreRecord(record)]
+
+    def _event_store_failed(self, record_id: str) -> bool:
+        """An event that was not stored gives its seq back; True if it was one."""
+        last = self._last_event
+        if last is None or last[0] != record_id:
+            return False
+        self._last_event = None
+        if self.next_seq == last[1] + 1:
+            self.next_seq = last[1]
+        logger.error("event record %s not stored", record_id)
+        return True
+
+    def _skew_flags(self, at: float) -> list[str]:
+        """``camera_clock_skew`` when a used read's camera time is off the lane's."""
+        now_mono, now = self.clock.monotonic(), self.clock.now()
+        for seen in self._pass.plates.values():
+            arrived = now - timedelta(seconds=now_mono - seen.at)
+            if at - seen.at <= self.config.plate_window_s and camera_clock_skewed(
+                seen.read, arrived, self.config.camera_skew_s
+            ):
+                return [CAMERA_CLOCK_SKEW]
+        return []
 
     # -- helpers ----------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """The pass record (称重记录) a lane gives the station, as in docs/protocol.md."""
 
 import hashlib
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from zhichao.lane.events import ENTRY, FRONT, REAR
@@ -12,6 +13,8 @@ from zhichao.timeutil import iso_utc, to_utc
 
 SCHEMA_VERSION = 1
 TRAILER_SUFFIX = "挂"
+CAMERA_CLOCK_SKEW = "camera_clock_skew"
+EVENT_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -128,3 +131,45 @@ def _color(read: PlateRead | None) -> str:
     if read is None or read.plate is None:
         return PlateColor.UNKNOWN.value
     return PlateColor(read.color).value
+
+
+def build_event_record(
+    station_code: str,
+    lane_no: str,
+    seq: int,
+    detected_at: datetime,
+    event_type: str,
+    detail: dict,
+    flags=(),
+) -> dict:
+    """An event record (``kind`` = ``event``) in the lane's chain.
+
+    ``prev_hash`` and ``signature`` are left for the store, which fills them in
+    the transaction that stores the record.
+    """
+    if not EVENT_TYPE_PATTERN.match(event_type):
+        raise ValueError(f"event type {event_type!r} is not a lowercase word")
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "record_id": make_record_id(station_code, lane_no, detected_at, seq),
+        "kind": "event",
+        "station_code": station_code,
+        "lane_no": lane_no,
+        "seq": seq,
+        "prev_hash": None,
+        "signature": None,
+        "event_type": event_type,
+        "detected_at": iso_utc(detected_at),
+        "detail": dict(detail),
+        "flags": list(flags),
+    }
+
+
+def camera_clock_skewed(read: PlateRead, arrived_at: datetime, limit_s: float) -> bool:
+    """True when the camera's time is more than ``limit_s`` off the lane's clock.
+
+    ``arrived_at`` is the lane's time when the read came in, so a read that
+    waited before the decision is not mistaken for a slow camera clock.
+    """
+    offset = to_utc(read.camera_time) - to_utc(arrived_at)
+    return abs(offset) > timedelta(seconds=limit_s)
