@@ -19,7 +19,9 @@ logger = logging.getLogger(__name__)
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 CLASS_CHARS = "挂学警港澳"
 NEW_ENERGY_CHARS = "DF"
-NO_PLATE_TEXTS = frozenset({"无车牌", "车牌", "无牌", "未识别", "NOPLATE", "UNKNOWN"})
+NO_PLATE_TEXTS = frozenset(
+    {"无车牌", "车牌", "无牌", "未识别", "_无_", "NOPLATE", "UNKNOWN"}
+)
 
 _SEPARATORS = re.compile(r"[\s·・•\-]+")
 _SERIAL = "0-9A-HJ-NP-Z"  # digits and letters without I and O
