@@ -75,3 +75,23 @@ class AxleReading:
     axles: int
     groups: tuple[int, ...] | None = None  # axles per group, front to rear
     raw: bytes = b""
+
+
+class DeckState(StrEnum):
+    """Where the truck is, as the position sensors (光幕/地感) tell it."""
+
+    EMPTY = "empty"  # nothing on the deck or across its ends
+    PARTLY = "partly"  # something across an end: wheels off the deck
+    WHOLLY = "wholly"  # the ends are clear and (if a loop says so) a vehicle is on
+
+
+@dataclass(frozen=True)
+class DeckReading:
+    """One debounced state of a lane's position sensors.
+
+    ``inputs`` are the raw input values, in the order the sensor configuration
+    lists them, after any inversion (True means blocked / occupied).
+    """
+
+    state: DeckState
+    inputs: tuple[bool, ...] = ()
