@@ -41,6 +41,10 @@ class StoreError(ZhichaoError):
     """The station's local store cannot take a record (disk full, I/O error)."""
 
 
+class StoreFullError(StoreError):
+    """The station's disk (or its configured reserve) is full: no new passes."""
+
+
 class UploadError(ZhichaoError):
     """The platform did not accept an upload."""
 

@@ -67,8 +67,12 @@ def test_a_repeated_sequence_number_is_refused(tmp_path):
     store = StationStore(tmp_path / "s.db")
     store.add_record(_record(1))
     clash = _record(1) | {"record_id": "1405250001-01-20260617T220631Z-000001"}
-    with pytest.raises(StoreError, match="already stored"):
+    with pytest.raises(StoreError, match="does not follow"):
         store.add_record(clash)
+    again = _record(2) | {"record_id": _record(1)["record_id"]}
+    with pytest.raises(StoreError, match="already stored"):
+        store.add_record(again)
+    assert [r.seq for r in store.lane_records("01")] == [1]
 
 
 def test_photos_are_content_addressed(tmp_path):

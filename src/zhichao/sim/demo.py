@@ -27,6 +27,7 @@ from zhichao.sim.devices.relay import SimulatedRelay
 from zhichao.sim.devices.scale import SimulatedIndicator, WeightModel, open_pty_pair
 from zhichao.sim.traffic import Vehicle, next_vehicle
 from zhichao.station.config import parse_settings
+from zhichao.station.keys import init_keys
 from zhichao.station.runtime import LaneRuntime, Station
 
 logger = logging.getLogger(__name__)
@@ -168,6 +169,7 @@ async def start_lane(unit: DemoUnit, platform_url: str, data_dir: Path, rng):
         },
         source=f"demo unit {unit.station_code}",
     )
+    init_keys(settings)  # one signing key per lane, kept if already there
     lane.station = Station(settings)
     await lane.station.start()
     base = f"http://127.0.0.1:{lane.station.cameras.port}/cameras"

@@ -59,6 +59,17 @@ class LaneSettings(_Section):
     axle: Endpoint | None = None
     display: Endpoint | None = None
     barrier: BarrierSettings | None = None
+    camera_skew_s: float = Field(default=10.0, gt=0)
+    scale_silence_s: float = Field(default=5.0, gt=0)
+
+
+class UploadSettings(_Section):
+    batch_size: int = Field(default=200, ge=1, le=500)
+    timeout_s: float = Field(default=10.0, gt=0)
+    backoff_initial_s: float = Field(default=0.5, gt=0)
+    backoff_max_s: float = Field(default=60.0, gt=0)
+    refused_retry_s: float = Field(default=60.0, gt=0)
+    idle_poll_s: float = Field(default=2.0, gt=0)
 
 
 class StationSettings(_Section):
@@ -67,6 +78,11 @@ class StationSettings(_Section):
     platform_url: str
     data_dir: Path = Path("var/station")
     camera_listen: Endpoint = Endpoint(port=8081)
+    min_free_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
+    photo_quota_bytes: int = Field(default=20 * 1024**3, ge=0)
+    heartbeat_s: float = Field(default=30.0, gt=0)
+    clock_skew_limit_s: float = Field(default=60.0, gt=0)
+    upload: UploadSettings = UploadSettings()
     lanes: list[LaneSettings] = Field(min_length=1)
 
     @field_validator("platform_url")

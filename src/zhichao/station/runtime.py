@@ -3,19 +3,30 @@
 The order of a decision is the lane's: the record is stored durably first; only
 then do the screen and the barrier act. If the store refuses the record, the
 screen says so and the barrier stays shut.
+
+Besides passes, each lane records events in its chain (docs/protocol.md,
+"Events"): station started, configuration changed, a device lost and
+recovered, a photo pruned before the platform had it, the station clock off
+the platform's, the store full. Every event goes through the lane
+(``RecordEvent``), so the lane stays the only allocator of its seq numbers.
 """
 
 import asyncio
 import contextlib
 import functools
+import hashlib
 import logging
+import time
 
-from zhichao.errors import DeviceError, StoreError
+from zhichao import __version__
+from zhichao.chain import StationKey
+from zhichao.errors import DeviceError, StoreError, StoreFullError
 from zhichao.lane.clock import SystemClock
 from zhichao.lane.events import (
     AxleEvent,
     OpenBarrier,
     PlateEvent,
+    RecordEvent,
     ShowText,
     StoreFailed,
     StoreRecord,
@@ -29,7 +40,10 @@ from zhichao.protocols.hikvision_anpr import parse_anpr_post
 from zhichao.protocols.readings import AxleReading, PlateRead, WeightReading
 from zhichao.protocols.registry import get_scale_protocol
 from zhichao.station.config import LaneSettings, StationSettings
-from zhichao.station.store import StationStore
+from zhichao.station.health import DeviceHealth
+from zhichao.station.heartbeat import HeartbeatSender, build_heartbeat
+from zhichao.station.keys import load_lane_keys
+from zhichao.station.store import UPLOADED, StationStore
 from zhichao.station.uploader import Uploader
 from zhichao.transports.camera_listener import CameraListener
 from zhichao.transports.display import TcpDisplay
@@ -39,7 +53,11 @@ from zhichao.transports.stream_reader import FrameReader
 logger = logging.getLogger(__name__)
 
 TICK_S = 0.2
+HEALTH_EVERY_S = 1.0
+HOUSEKEEPING_S = 5.0
 STORE_FAULT_TEXT = ("系统故障", "请稍候", "", "")
+STORE_FULL_TEXT = ("存储空间不足", "暂停称重", "请联系管理员", "")
+CONFIG_HASH_KEY = "config_sha256"
 
 
 class LaneRuntime:
@@ -52,13 +70,16 @@ class LaneRuntime:
         store: StationStore,
         uploader: Uploader,
         clock=None,
+        key: StationKey | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.uploader = uploader
+        self.key = key
+        self.clock = clock or SystemClock()
         self.lane = Lane(
             _lane_config(station, settings),
-            clock or SystemClock(),
+            self.clock,
             next_seq=store.last_seq(settings.lane_no) + 1,
         )
         self.display = _make_display(settings)
@@ -66,8 +87,19 @@ class LaneRuntime:
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
         self.readers: list[FrameReader] = []
-        self.stats = {"records": 0, "store_failures": 0}
+        self.reader_devices: list[str] = []  # the device name of each reader
+        self.stats = {"records": 0, "store_failures": 0, "events": 0}
         self.last_record: dict | None = None
+        self.last_event: dict | None = None
+        self.store_full = False
+        self.photos_added = asyncio.Event()
+        self.devices = _devices(settings, self.clock.now())
+        self._started_at = time.monotonic()
+        self._last_weight_at: float | None = None
+
+    @property
+    def lane_no(self) -> str:
+        return self.settings.lane_no
 
     @property
     def name(self) -> str:
@@ -87,6 +119,7 @@ class LaneRuntime:
                 device="scale",
             )
         )
+        self.reader_devices.append("scale")
         if self.settings.axle:
             self.readers.append(
                 FrameReader(
@@ -98,9 +131,12 @@ class LaneRuntime:
                     device="axle identifier",
                 )
             )
+            self.reader_devices.append("axle identifier")
         for reader in self.readers:
             self._tasks.append(asyncio.create_task(reader.run()))
+        self._started_at = time.monotonic()
         self._tasks.append(asyncio.create_task(self._tick()))
+        self._tasks.append(asyncio.create_task(self._watch_devices()))
         await self.dispatch_idle_screen()
 
     async def stop(self) -> None:
@@ -118,13 +154,24 @@ class LaneRuntime:
     # -- inputs -----------------------------------------------------------
 
     async def on_weight(self, reading: WeightReading) -> None:
+        self._last_weight_at = time.monotonic()
         await self.dispatch(WeightEvent(reading))
 
     async def on_axles(self, reading: AxleReading) -> None:
         await self.dispatch(AxleEvent(reading))
 
     async def on_plate(self, read: PlateRead, position: str) -> None:
+        await self._device_seen(f"{position} camera", True)
         await self.dispatch(PlateEvent(read, position))
+
+    async def record_event(
+        self, event_type: str, detail: dict | None = None
+    ) -> dict | None:
+        """Record an event in the lane's chain; the stored record, or None."""
+        async with self._lock:
+            before = self.last_event
+            await self._execute(self.lane.handle(RecordEvent(event_type, detail or {})))
+            return self.last_event if self.last_event is not before else None
 
     async def _tick(self) -> None:
         while True:
@@ -132,7 +179,43 @@ class LaneRuntime:
             await self.dispatch(Tick())
 
     async def dispatch_idle_screen(self) -> None:
-        await self._show(self.lane.idle_text())
+        await self._show(STORE_FULL_TEXT if self.store_full else self.lane.idle_text())
+
+    # -- device health ----------------------------------------------------
+
+    async def _watch_devices(self) -> None:
+        while True:
+            await asyncio.sleep(HEALTH_EVERY_S)
+            await self.check_devices()
+
+    async def check_devices(self) -> None:
+        """Scale and axle identifier: lost, or (the scale) silent too long."""
+        now = time.monotonic()
+        silence = self.settings.scale_silence_s
+        for name, reader in zip(self.reader_devices, self.readers, strict=True):
+            if name == "scale":
+                heard = self._last_weight_at
+                if heard is not None and now - heard <= silence and reader.connected:
+                    await self._device_seen(name, True)
+                elif now - self._started_at > silence:
+                    detail = (
+                        "not connected"
+                        if not reader.connected
+                        else f"no frame for {silence:g} s"
+                    )
+                    await self._device_seen(name, False, detail)
+            elif reader.connected:
+                await self._device_seen(name, True)
+            elif now - self._started_at > silence:
+                await self._device_seen(name, False, "not connected")
+
+    async def _device_seen(self, name: str, ok: bool, detail: str = "") -> None:
+        health = self.devices.get(name)
+        if health is None:
+            return
+        change = health.report(ok, self.clock.now(), detail)
+        if change is not None:
+            await self.record_event(change.event_type, change.detail)
 
     async def dispatch(self, event) -> None:
         async with self._lock:
@@ -144,10 +227,9 @@ class LaneRuntime:
         pictures = ()
         for action in actions:
             if isinstance(action, StoreRecord):
-                if not self._store(action):
-                    await self._show(STORE_FAULT_TEXT)
-                    record_id = action.record["record_id"]
-                    await self._execute(self.lane.handle(StoreFailed(record_id)))
+                stored = self._store(action)
+                if stored is not True:
+                    await self._store_failed(action, full=stored == "full")
                     return
                 pictures = action.pictures
             elif isinstance(action, ShowText):
@@ -156,30 +238,77 @@ class LaneRuntime:
                 self._open_barrier()
         for picture in pictures:
             try:
-                self.store.add_photo(picture.data)
+                self.store.add_photo(picture.data, self.lane_no)
             except StoreError as err:
                 logger.error("%s: photo not kept: %s", self.name, err)
         if pictures:
+            self.photos_added.set()
             self.uploader.wake()
 
-    def _store(self, action: StoreRecord) -> bool:
+    async def _store_failed(self, action: StoreRecord, full: bool) -> None:
+        """The barrier stays shut; the lane gets its seq back and decides again."""
+        is_pass = action.record.get("kind", "pass") == "pass"
+        if is_pass:
+            await self._show(STORE_FULL_TEXT if full else STORE_FAULT_TEXT)
+        for follow in self.lane.handle(StoreFailed(action.record["record_id"])):
+            if isinstance(follow, ShowText) and not full:
+                await self._show(follow.lines)
+        if full and is_pass and not self.store_full:
+            self.store_full = True
+            await self._show(STORE_FULL_TEXT)
+            free = self._free_bytes()
+            await self._execute(
+                self.lane.handle(
+                    RecordEvent(
+                        "store_full",
+                        {
+                            "disk_free_bytes": free,
+                            "min_free_bytes": self.store.min_free_bytes,
+                            "refused_record_id": action.record["record_id"],
+                        },
+                    )
+                )
+            )
+
+    def _free_bytes(self) -> int | None:
         try:
-            self.store.add_record(action.record)
+            return self.store.disk_free_bytes()
+        except OSError:
+            return None
+
+    def _store(self, action: StoreRecord) -> bool | str:
+        try:
+            record = self.store.add_record(action.record, self.key)
+        except StoreFullError as err:
+            self.stats["store_failures"] += 1
+            logger.error("%s: store full, no new passes: %s", self.name, err)
+            return "full"
         except StoreError as err:
             self.stats["store_failures"] += 1
             logger.error(
                 "%s: record not stored, barrier stays shut: %s", self.name, err
             )
             return False
+        if record.get("kind") == "event":
+            self.stats["events"] += 1
+            self.last_event = record
+            logger.info(
+                "%s: event %s %s", self.name, record["record_id"], record["event_type"]
+            )
+            self.uploader.wake()
+            return True
+        if self.store_full:
+            logger.info("%s: store has room again", self.name)
+            self.store_full = False
         self.stats["records"] += 1
-        self.last_record = action.record
+        self.last_record = record
         logger.info(
             "%s: stored %s (%s, %s kg, %s)",
             self.name,
-            action.record["record_id"],
-            action.record.get("front_plate"),
-            action.record.get("gross_kg"),
-            action.record.get("verdict"),
+            record["record_id"],
+            record.get("front_plate"),
+            record.get("gross_kg"),
+            record.get("verdict"),
         )
         self.uploader.wake()
         return True
@@ -191,6 +320,24 @@ class LaneRuntime:
             await asyncio.wait_for(self.display.show(tuple(lines)), timeout=1.0)
         except (DeviceError, TimeoutError) as err:
             logger.warning("%s: screen not updated: %s", self.name, err)
+            self._note_device("display", False, str(err) or type(err).__name__)
+        else:
+            self._note_device("display", True)
+
+    def _note_device(self, name: str, ok: bool, detail: str = "") -> None:
+        """A device state seen while the lane's lock is held: record it later."""
+        health = self.devices.get(name)
+        if health is None:
+            return
+        change = health.report(ok, self.clock.now(), detail)
+        if change is not None:
+            task = asyncio.create_task(
+                self.record_event(change.event_type, change.detail)
+            )
+            self._tasks.append(task)
+            task.add_done_callback(
+                lambda t: self._tasks.remove(t) if t in self._tasks else None
+            )
 
     def _open_barrier(self) -> None:
         if not self.barrier:
@@ -207,18 +354,59 @@ class LaneRuntime:
             await self.barrier.pulse()
         except DeviceError as err:
             logger.error("%s: barrier did not open: %s", self.name, err)
+            self._note_device("barrier", False, str(err))
+        else:
+            self._note_device("barrier", True)
 
 
 class Station:
-    """All lanes of one station, their camera listener, store and uplink."""
+    """All lanes of one station, their camera listener, store and uplink.
 
-    def __init__(self, settings: StationSettings, clock=None) -> None:
+    Every lane must have its signing key (``zhichao station init``); a lane
+    without one is a ConfigError here, before anything starts.
+    """
+
+    def __init__(
+        self,
+        settings: StationSettings,
+        clock=None,
+        *,
+        config_bytes: bytes | None = None,
+    ) -> None:
         self.settings = settings
+        self.keys = load_lane_keys(settings)
+        self.config_sha256 = hashlib.sha256(
+            config_bytes
+            if config_bytes is not None
+            else settings.model_dump_json().encode()
+        ).hexdigest()
         data_dir = settings.data_dir
-        self.store = StationStore(data_dir / f"station-{settings.station_code}.db")
-        self.uploader = Uploader(self.store, settings.platform_url)
+        self.store = StationStore(
+            data_dir / f"station-{settings.station_code}.db",
+            min_free_bytes=settings.min_free_bytes,
+        )
+        up = settings.upload
+        self.uploader = Uploader(
+            self.store,
+            settings.platform_url,
+            batch_size=up.batch_size,
+            timeout_s=up.timeout_s,
+            backoff_initial_s=up.backoff_initial_s,
+            max_backoff_s=up.backoff_max_s,
+            refused_retry_s=up.refused_retry_s,
+            idle_poll_s=up.idle_poll_s,
+            clock_skew_limit_s=settings.clock_skew_limit_s,
+            on_clock_skew=self._on_clock_skew,
+        )
         self.lanes = [
-            LaneRuntime(settings, lane, self.store, self.uploader, clock)
+            LaneRuntime(
+                settings,
+                lane,
+                self.store,
+                self.uploader,
+                clock,
+                self.keys[lane.lane_no],
+            )
             for lane in settings.lanes
         ]
         self._routes = {}
@@ -233,7 +421,13 @@ class Station:
             host=settings.camera_listen.host,
             port=settings.camera_listen.port,
         )
-        self._uploader_task: asyncio.Task | None = None
+        self.heartbeats = HeartbeatSender(
+            settings.platform_url,
+            self.heartbeat,
+            interval_s=settings.heartbeat_s,
+            timeout_s=up.timeout_s,
+        )
+        self._tasks: list[asyncio.Task] = []
 
     async def _on_plate(self, camera_id: str, read: PlateRead) -> None:
         route = self._routes.get(camera_id)
@@ -249,7 +443,12 @@ class Station:
         await self.cameras.start()
         for runtime in self.lanes:
             await runtime.start()
-        self._uploader_task = asyncio.create_task(self.uploader.run())
+        await self._record_start()
+        self._tasks = [
+            asyncio.create_task(self.uploader.run()),
+            asyncio.create_task(self.heartbeats.run()),
+            asyncio.create_task(self._housekeeping()),
+        ]
         logger.info(
             "station %s running %d lane(s); cameras post to port %s",
             self.settings.station_code,
@@ -258,14 +457,126 @@ class Station:
         )
 
     async def stop(self) -> None:
-        if self._uploader_task:
-            self._uploader_task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._uploader_task
+                await task
+        self._tasks.clear()
         for runtime in self.lanes:
             await runtime.stop()
         await self.cameras.stop()
         self.store.close()
+
+    # -- events -----------------------------------------------------------
+
+    async def _record_start(self) -> None:
+        """``station_started`` on every lane; ``config_changed`` when it did."""
+        previous = self.store.get_meta(CONFIG_HASH_KEY)
+        for runtime in self.lanes:
+            await runtime.record_event(
+                "station_started",
+                {
+                    "software_version": __version__,
+                    "config_sha256": self.config_sha256,
+                },
+            )
+            if previous is not None and previous != self.config_sha256:
+                await runtime.record_event(
+                    "config_changed",
+                    {"previous_sha256": previous, "config_sha256": self.config_sha256},
+                )
+        self.store.set_meta(CONFIG_HASH_KEY, self.config_sha256)
+
+    async def _on_clock_skew(self, skew_s: float, skewed: bool) -> None:
+        detail = {
+            "skew_s": round(skew_s, 3),
+            "limit_s": self.settings.clock_skew_limit_s,
+            "state": "off" if skewed else "ok",
+        }
+        for runtime in self.lanes:
+            await runtime.record_event("clock_skew", detail)
+
+    async def _housekeeping(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._photos_added(), HOUSEKEEPING_S)
+            try:
+                await self.prune_photos()
+                await self._check_room()
+            except StoreError as err:
+                logger.error("housekeeping failed: %s", err)
+
+    async def _photos_added(self) -> None:
+        waits = [asyncio.create_task(r.photos_added.wait()) for r in self.lanes]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        for runtime in self.lanes:
+            runtime.photos_added.clear()
+
+    async def prune_photos(self) -> list:
+        """Keep photos within the quota; record any the platform did not have."""
+        pruned = self.store.prune_photos(self.settings.photo_quota_bytes)
+        uploaded = [p for p in pruned if p.status == UPLOADED]
+        if uploaded:
+            logger.info("pruned %d uploaded photos for the quota", len(uploaded))
+        lost: dict[str, list] = {}
+        for photo in pruned:
+            if photo.status != UPLOADED:
+                lost.setdefault(photo.lane_no or self.lanes[0].lane_no, []).append(
+                    photo
+                )
+        by_lane = {runtime.lane_no: runtime for runtime in self.lanes}
+        for lane_no, photos in lost.items():
+            runtime = by_lane.get(lane_no, self.lanes[0])
+            logger.error(
+                "%s: quota forced pruning of %d photos the platform has not got",
+                runtime.name,
+                len(photos),
+            )
+            await runtime.record_event(
+                "photo_pruned",
+                {
+                    "photos": [
+                        {"sha256": p.sha256, "size": p.size, "status": p.status}
+                        for p in photos
+                    ],
+                    "quota_bytes": self.settings.photo_quota_bytes,
+                },
+            )
+        return pruned
+
+    async def _check_room(self) -> None:
+        """Clear the full-store state once the disk has room again."""
+        if not any(r.store_full for r in self.lanes):
+            return
+        if self.store.disk_free_bytes() < self.settings.min_free_bytes:
+            return
+        for runtime in self.lanes:
+            if runtime.store_full and runtime.lane.state.value == "idle":
+                runtime.store_full = False
+                logger.info("%s: store has room again", runtime.name)
+                await runtime.dispatch_idle_screen()
+
+    def heartbeat(self) -> dict:
+        return build_heartbeat(self.settings.station_code, self.store, self.lanes)
+
+
+def _devices(lane: LaneSettings, now) -> dict[str, DeviceHealth]:
+    devices = [DeviceHealth("scale", "scale", now)]
+    if lane.axle:
+        devices.append(DeviceHealth("axle identifier", "axle_identifier", now))
+    for position in ("front", "rear"):
+        if getattr(lane.cameras, position):
+            devices.append(DeviceHealth(f"{position} camera", "camera", now))
+    if lane.display:
+        devices.append(DeviceHealth("display", "display", now))
+    if lane.barrier:
+        devices.append(DeviceHealth("barrier", "barrier", now))
+    return {d.name: d for d in devices}
 
 
 def _lane_config(station: StationSettings, lane: LaneSettings) -> LaneConfig:
@@ -283,6 +594,7 @@ def _lane_config(station: StationSettings, lane: LaneSettings) -> LaneConfig:
         occupied_kg=lane.occupied_kg,
         empty_kg=lane.empty_kg,
         tolerance_kg=lane.tolerance_kg,
+        camera_skew_s=lane.camera_skew_s,
     )
 
 
