@@ -333,13 +333,15 @@ class EventReader:
 
     An event is complete with its first JPEG; an event whose picture never
     comes is given out without one when the next text part (or heartbeat)
-    arrives, or on ``flush``.
+    arrives, or on ``flush``. The picture of a refused text part is dropped
+    with it, so one bad event counts once.
     """
 
     def __init__(self, *, camera: str = "", zone: tzinfo = SHANGHAI) -> None:
         self._camera = camera
         self._zone = zone
         self._pending: PlateRead | None = None
+        self._refused = False  # the last text part was refused
         self._pictures = 0
 
     def add(self, part: StreamPart) -> list[PlateRead | Rejected]:
@@ -351,15 +353,20 @@ class EventReader:
                 part.data, camera=self._camera, zone=self._zone
             )
         except ProtocolError as err:
+            self._refused = True
             out.append(Rejected(err, part.data))
         return out
 
     def flush(self) -> list[PlateRead | Rejected]:
         pending, self._pending = self._pending, None
+        self._refused = False
         return [] if pending is None else [pending]
 
     def _picture(self, part: StreamPart) -> list[PlateRead | Rejected]:
         if self._pending is None:
+            if self._refused:
+                self._refused = False
+                return []
             return [Rejected(FrameError("picture without an event"), part.data)]
         if not part.data.startswith(JPEG_MAGIC):
             return [Rejected(FrameError("picture part is not a JPEG"), part.data)]

@@ -1,9 +1,11 @@
 """HTTP listener that ANPR cameras push their plate events to.
 
 Cameras POST each event to ``/cameras/{camera_id}`` (the camera's "alarm
-host" or HTTP push setting points at it). The body goes to an injected parse
-function, e.g. ``zhichao.protocols.hikvision_anpr.parse_anpr_post``; a good
-event is answered 200 at once and handed to a callback with the camera id.
+host" or HTTP push setting points at it). The body goes to the parse function
+registered for that camera id with ``add_camera`` (each camera kind has its
+own: Hikvision XML/JSON, Vzenith JSON), or else to the listener's default
+parse function, e.g. ``zhichao.protocols.hikvision_anpr.parse_anpr_post``; a
+good event is answered 200 at once and handed to a callback with the camera id.
 Anything the parser refuses, or an event without a plate, is answered 400 with
 a short plain message, counted and logged; the listener keeps running.
 """
@@ -33,13 +35,15 @@ class CameraListener:
     """An aiohttp server to embed in the station's running event loop.
 
     ``port=0`` picks a free port; ``port`` gives the real one after ``start``.
-    ``cameras`` limits the accepted camera ids (None: any id).
+    ``parse`` and ``on_plate`` serve any camera id not added with
+    ``add_camera``; without ``parse`` only added cameras are served.
+    ``cameras`` limits the ids the default parse serves (None: any id).
     """
 
     def __init__(
         self,
-        parse: Parse,
-        on_plate: Deliver,
+        parse: Parse | None = None,
+        on_plate: Deliver | None = None,
         *,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -52,11 +56,37 @@ class CameraListener:
         self._requested_port = port
         self._max_body = max_body
         self._cameras = None if cameras is None else frozenset(cameras)
+        self._routes: dict[str, tuple[Parse, Deliver | None]] = {}
         self._runner: web.AppRunner | None = None
         self._pending: set[asyncio.Task] = set()
         self._bad = BadInputLog(logger, "camera listener")
         self.port: int | None = None
         self.stats = {"events": 0, "rejected": 0, "too_large": 0, "callback_errors": 0}
+        self.camera_stats: dict[str, dict[str, int]] = {}
+
+    def add_camera(
+        self, camera_id: str, parse: Parse, on_plate: Deliver | None = None
+    ) -> None:
+        """Serve ``camera_id`` with its own parser (and callback, else the default)."""
+        self._routes[camera_id] = (parse, on_plate)
+        self.camera_stats.setdefault(camera_id, {"events": 0, "rejected": 0})
+
+    def remove_camera(self, camera_id: str) -> None:
+        self._routes.pop(camera_id, None)
+
+    def _route(self, camera_id: str) -> tuple[Parse, Deliver | None] | None:
+        if camera_id in self._routes:
+            return self._routes[camera_id]
+        if self._parse is None:
+            return None
+        if self._cameras is not None and camera_id not in self._cameras:
+            return None
+        return self._parse, self._on_plate
+
+    def _count(self, camera_id: str, what: str) -> None:
+        self.stats[what] += 1
+        counts = self.camera_stats.setdefault(camera_id, {"events": 0, "rejected": 0})
+        counts[what] = counts.get(what, 0) + 1
 
     def url(self, camera_id: str) -> str:
         """The URL a camera with this id must post to."""
@@ -83,41 +113,37 @@ class CameraListener:
 
     async def _handle(self, request: web.Request) -> web.Response:
         camera_id = request.match_info["camera_id"]
-        if self._cameras is not None and camera_id not in self._cameras:
+        route = self._route(camera_id)
+        if route is None:
             return _plain(404, f"unknown camera {camera_id}")
+        parse, on_plate = route
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            self.stats["too_large"] += 1
+            self._count(camera_id, "too_large")
             self._bad.report(f"camera {camera_id} body over {self._max_body}", b"")
             return _plain(413, f"body over the limit of {self._max_body} bytes")
 
         content_type = request.headers.get("Content-Type", "")
-        problem, plate_read = self._read_event(camera_id, body, content_type)
+        problem, plate_read = _read_event(parse, camera_id, body, content_type)
         if problem:
-            self.stats["rejected"] += 1
+            self._count(camera_id, "rejected")
             self._bad.report(f"camera {camera_id} post refused ({problem})", body)
             return _plain(400, problem)
 
-        self.stats["events"] += 1
-        self._deliver(camera_id, plate_read)
+        self._count(camera_id, "events")
+        self._deliver(on_plate or self._on_plate, camera_id, plate_read)
         return _plain(200, "OK")
 
-    def _read_event(
-        self, camera_id: str, body: bytes, content_type: str
-    ) -> tuple[str, PlateRead | None]:
-        try:
-            plate_read = self._parse(body, content_type, camera=camera_id)
-        except ProtocolError as err:
-            return _short(str(err)), None
-        if plate_read.plate is None:
-            return "event carries no plate", None
-        return "", plate_read
-
-    def _deliver(self, camera_id: str, plate_read: PlateRead) -> None:
+    def _deliver(
+        self, on_plate: Deliver | None, camera_id: str, plate_read: PlateRead
+    ) -> None:
         """Run the callback without holding up the camera's answer."""
+        if on_plate is None:
+            logger.warning("camera %s: no one takes its plates", camera_id)
+            return
         try:
-            result = self._on_plate(camera_id, plate_read)
+            result = on_plate(camera_id, plate_read)
         except Exception:
             self.stats["callback_errors"] += 1
             logger.exception("camera %s plate callback failed", camera_id)
@@ -133,6 +159,18 @@ class CameraListener:
             if task.exception() is not None:
                 self.stats["callback_errors"] += 1
                 logger.error("plate callback failed", exc_info=task.exception())
+
+
+def _read_event(
+    parse: Parse, camera_id: str, body: bytes, content_type: str
+) -> tuple[str, PlateRead | None]:
+    try:
+        plate_read = parse(body, content_type, camera=camera_id)
+    except ProtocolError as err:
+        return _short(str(err)), None
+    if plate_read.plate is None:
+        return "event carries no plate", None
+    return "", plate_read
 
 
 def _plain(status: int, text: str) -> web.Response:
