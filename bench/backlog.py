@@ -32,7 +32,7 @@ def fill_stores(work: Path, lanes) -> list[StationStore]:
     def fill(lane) -> StationStore:
         store = StationStore(work / "stations" / f"{lane.name}.db")
         for record in lane.records:
-            store.add_record(record)
+            store.add_record(record, lane.key)
         return store
 
     with ThreadPoolExecutor(8) as pool:

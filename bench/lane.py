@@ -1,0 +1,422 @@
+"""Lane timing through the real ``LaneRuntime``, and a 4-lane station's CPU and memory.
+
+- decision → barrier and screen: the lane is fed weight frames under a manual
+  clock, so the one-second stability window costs no real time, while the store
+  (SQLite, fsync), the screen (TCP) and the relay (Modbus TCP) are real. The
+  latency runs from the call that hands the lane the deciding frame to the
+  moment the simulated relay received "coil on" and the simulated screen
+  received the decision text.
+- settling → decision: a simulated indicator streams XK3190 frames over a
+  pseudo-terminal at 10 and 20 frames/s; the weight counts as settled at the
+  first frame after which every frame stays within one division of the weight
+  the lane decided on.
+- a station process with 4 lanes at 20 frames/s (``zhichao station run``),
+  trucks driven through each lane with camera posts, its CPU share and memory.
+"""
+
+import asyncio
+import contextlib
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from bench.server import free_port
+from zhichao.chain import StationKey
+from zhichao.lane.clock import ManualClock
+from zhichao.lane.events import StoreRecord
+from zhichao.protocols.readings import (
+    AxleReading,
+    PlateColor,
+    PlateRead,
+    WeightReading,
+    WeightStatus,
+)
+from zhichao.sim.devices.camera import SimulatedCamera
+from zhichao.sim.devices.display import SimulatedDisplay
+from zhichao.sim.devices.relay import SimulatedRelay
+from zhichao.sim.devices.scale import SimulatedIndicator, WeightModel, open_pty_pair
+from zhichao.sim.traffic import make_plate
+from zhichao.station.config import parse_settings
+from zhichao.station.runtime import LaneRuntime
+from zhichao.station.store import StationStore
+from zhichao.station.uploader import Uploader
+from zhichao.timeutil import utcnow
+
+STATION = "1405259001"
+DIVISION_KG = 20
+GROSS_KG = 45_000  # a six-axle combination under its 49 t limit: released
+
+
+class TimedDisplay(SimulatedDisplay):
+    """The simulated screen, noting when each screen arrived."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[float] = []
+
+    async def _show(self, frame: bytes) -> None:
+        self.times.append(asyncio.get_running_loop().time())
+        await super()._show(frame)
+
+
+def _quantiles(values: list[float]) -> dict:
+    if not values:
+        return {"n": 0}
+    ordered = sorted(values)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return {
+        "n": len(values),
+        "median_ms": round(statistics.median(ordered) * 1000, 2),
+        "p99_ms": round(p99 * 1000, 2),
+        "max_ms": round(ordered[-1] * 1000, 2),
+    }
+
+
+def _lane_settings(work: Path, relay, display, scale_port: str) -> tuple:
+    settings = parse_settings(
+        {
+            "station_code": STATION,
+            "platform_url": f"http://127.0.0.1:{free_port()}",
+            "data_dir": str(work),
+            "lanes": [
+                {
+                    "lane_no": "01",
+                    "scale": {"port": scale_port},
+                    "display": {"port": display.port},
+                    "barrier": {"port": relay.port, "pulse_s": 0.05},
+                }
+            ],
+        }
+    )
+    return settings, settings.lanes[0]
+
+
+def _watch_decisions(runtime: LaneRuntime, times: list[float]) -> None:
+    """Note the loop time at which each deciding event reached the lane."""
+    handle = runtime.lane.handle
+    loop = asyncio.get_running_loop()
+
+    def timed(event):
+        started = loop.time()
+        actions = handle(event)
+        if any(isinstance(a, StoreRecord) for a in actions):
+            if actions[0].record.get("kind", "pass") == "pass":
+                times.append(started)
+        return actions
+
+    runtime.lane.handle = timed
+
+
+async def _until(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.002)
+    return True
+
+
+async def decision_latency(work: Path, passes: int) -> dict:
+    relay, display = SimulatedRelay(), TimedDisplay()
+    await relay.start()
+    await display.start()
+    station, lane = _lane_settings(work, relay, display, "/dev/null")
+    store = StationStore(work / "decision.db")
+    clock = ManualClock(start=utcnow())
+    runtime = LaneRuntime(
+        station,
+        lane,
+        store,
+        Uploader(store, station.platform_url),
+        clock=clock,
+        key=StationKey.generate(),
+    )
+    decisions: list[float] = []
+    _watch_decisions(runtime, decisions)
+    barrier, screen = [], []
+    rng = random.Random(3)
+    stable = WeightReading(float(GROSS_KG), None, WeightStatus.OK, b"")
+    empty = WeightReading(0.0, None, WeightStatus.OK, b"")
+    try:
+        await runtime.dispatch_idle_screen()
+        for _ in range(passes):
+            await _one_pass(runtime, clock, rng, stable, decisions)
+            made = len(decisions)
+            await _until(lambda: sum(w.on for w in relay.writes) >= made, 5)
+            decided = decisions[-1]
+            on = [w.at for w in relay.writes if w.on and w.at >= decided]
+            shown = [t for t in display.times if t >= decided]
+            if on:
+                barrier.append(on[0] - decided)
+            if shown:
+                screen.append(shown[0] - decided)
+            await _until(lambda: sum(not w.on for w in relay.writes) >= made, 5)
+            clock.advance(0.1)
+            await runtime.on_weight(empty)
+    finally:
+        await runtime.stop()
+        store.close()
+        await relay.stop()
+        await display.stop()
+    return {
+        "passes": passes,
+        "decision_to_barrier": _quantiles(barrier),
+        "decision_to_screen": _quantiles(screen),
+    }
+
+
+async def _one_pass(runtime, clock, rng, stable, decisions) -> None:
+    now = utcnow()
+    await runtime.on_plate(PlateRead(make_plate(rng), PlateColor.YELLOW, now), "front")
+    rear = make_plate(rng, trailer=True)
+    await runtime.on_plate(PlateRead(rear, PlateColor.YELLOW, now), "rear")
+    await runtime.on_axles(AxleReading(6, (1, 2, 3)))
+    before = len(decisions)
+    for _ in range(200):
+        clock.advance(0.05)
+        await runtime.on_weight(stable)
+        if len(decisions) > before:
+            return
+    raise RuntimeError("the lane did not decide on a steady weight")
+
+
+# -- settling to decision over a pty ---------------------------------------
+
+
+async def settle_latency(work: Path, rate: float, passes: int) -> dict:
+    relay, display = SimulatedRelay(), SimulatedDisplay()
+    await relay.start()
+    await display.start()
+    master, path = open_pty_pair()
+    rng = random.Random(int(rate))
+    indicator = SimulatedIndicator(master, rate=rate, model=WeightModel(rng=rng))
+    indicator.start()
+    folder = work / f"settle-{int(rate)}"
+    folder.mkdir(parents=True, exist_ok=True)
+    station, lane = _lane_settings(folder, relay, display, path)
+    store = StationStore(folder / "lane.db")
+    runtime = LaneRuntime(
+        station,
+        lane,
+        store,
+        Uploader(store, station.platform_url),
+        key=StationKey.generate(),
+    )
+    loop = asyncio.get_running_loop()
+    frames: list[tuple[float, float | None]] = []
+    original = runtime.on_weight
+
+    async def on_weight(reading):
+        frames.append((loop.time(), reading.weight_kg))
+        await original(reading)
+
+    runtime.on_weight = on_weight
+    decisions: list[float] = []
+    latencies, timeouts = [], 0
+    try:
+        await runtime.start()
+        _watch_decisions(runtime, decisions)
+        for _ in range(passes):
+            before, start = len(decisions), loop.time()
+            await _one_pass_plates(runtime, rng)
+            indicator.drive_on(rng.randrange(30_000, 48_000, DIVISION_KG), ramp_s=1.5)
+            if not await _until(lambda: len(decisions) > before, 20):
+                timeouts += 1
+            else:
+                gross = runtime.last_record["gross_kg"]
+                settled = _settled_at(frames, start, decisions[-1], gross)
+                if settled is not None:
+                    latencies.append(decisions[-1] - settled)
+            indicator.drive_off(ramp_s=0.5)
+            await asyncio.sleep(1.5)
+    finally:
+        await runtime.stop()
+        await indicator.stop()
+        indicator.close()
+        store.close()
+        await relay.stop()
+        await display.stop()
+    return {"frames_per_s": rate, "timeouts": timeouts, **_quantiles(latencies)}
+
+
+async def _one_pass_plates(runtime, rng) -> None:
+    now = utcnow()
+    await runtime.on_plate(PlateRead(make_plate(rng), PlateColor.YELLOW, now), "front")
+    await runtime.on_axles(AxleReading(6, (1, 2, 3)))
+
+
+def _settled_at(frames, start: float, decided: float, gross: int) -> float | None:
+    """The first frame after which every frame up to the decision is in band."""
+    window = [(t, w) for t, w in frames if start <= t <= decided]
+    settled = None
+    for t, w in window:
+        inside = w is not None and abs(w - gross) <= DIVISION_KG
+        if not inside:
+            settled = None
+        elif settled is None:
+            settled = t
+    return settled
+
+
+# -- a station process ----------------------------------------------------
+
+
+def _station_toml(work: Path, lanes: list[dict], camera_port: int) -> Path:
+    lines = [
+        f'station_code = "{STATION}"',
+        f'platform_url = "http://127.0.0.1:{free_port()}"',
+        f'data_dir = "{work / "station-data"}"',
+        "",
+        "[camera_listen]",
+        'host = "127.0.0.1"',
+        f"port = {camera_port}",
+    ]
+    for i, lane in enumerate(lanes, start=1):
+        lines += [
+            "",
+            "[[lanes]]",
+            f'lane_no = "{i:02d}"',
+            "[lanes.scale]",
+            f'port = "{lane["pty"]}"',
+            "[lanes.cameras]",
+            f'front = "l{i}f"',
+            f'rear = "l{i}r"',
+            "[lanes.display]",
+            f"port = {lane['display'].port}",
+            "[lanes.barrier]",
+            f"port = {lane['relay'].port}",
+            "pulse_s = 0.5",
+        ]
+    path = work / "station.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+async def station_footprint(work: Path, lane_count: int, seconds: float) -> dict:
+    work.mkdir(parents=True, exist_ok=True)
+    lanes = []
+    for i in range(lane_count):
+        master, path = open_pty_pair()
+        relay, display = SimulatedRelay(), SimulatedDisplay()
+        await relay.start()
+        await display.start()
+        model = WeightModel(rng=random.Random(i))
+        indicator = SimulatedIndicator(master, rate=20.0, model=model)
+        indicator.start()
+        lanes.append(
+            {"pty": path, "relay": relay, "display": display, "indicator": indicator}
+        )
+    camera_port = free_port()
+    config = _station_toml(work, lanes, camera_port)
+    zhichao = [sys.executable, "-m", "zhichao"]
+    subprocess.run(
+        [*zhichao, "station", "init", "--config", str(config)],
+        check=True,
+        capture_output=True,
+    )
+    log = open(work / "station.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [*zhichao, "station", "run", "--config", str(config)], stdout=log, stderr=log
+    )
+    try:
+        await asyncio.sleep(3.0)  # start-up is not part of the steady figure
+        ps = psutil.Process(proc.pid)
+        cpu0, t0 = ps.cpu_times(), time.perf_counter()
+        traffic = [
+            asyncio.create_task(_drive(lane, i + 1, camera_port))
+            for i, lane in enumerate(lanes)
+        ]
+        await asyncio.sleep(seconds)
+        for task in traffic:
+            task.cancel()
+        for task in traffic:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        cpu1, wall = ps.cpu_times(), time.perf_counter() - t0
+        rss = ps.memory_info().rss
+        peak = _peak_rss(proc.pid)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        for lane in lanes:
+            await lane["indicator"].stop()
+            lane["indicator"].close()
+            await lane["relay"].stop()
+            await lane["display"].stop()
+    used = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
+    return {
+        "lanes": lane_count,
+        "frames_per_s_per_lane": 20,
+        "seconds": round(wall, 1),
+        "records_made": _count_records(work / "station-data"),
+        "cpu_share_of_one_core": round(used / wall, 3),
+        "rss_mib": round(rss / 2**20, 1),
+        "peak_rss_mib": peak,
+    }
+
+
+async def _drive(lane: dict, number: int, camera_port: int) -> None:
+    rng = random.Random(number)
+    base = f"http://127.0.0.1:{camera_port}/cameras"
+    front = SimulatedCamera(f"{base}/l{number}f", name=f"l{number}f")
+    rear = SimulatedCamera(f"{base}/l{number}r", name=f"l{number}r")
+    await asyncio.sleep(number * 0.7)
+    while True:
+        plate = make_plate(rng)
+        with contextlib.suppress(Exception):
+            await front.post(plate)
+            await rear.post(make_plate(rng, trailer=True))
+        lane["indicator"].drive_on(rng.randrange(30_000, 48_000, 20), ramp_s=2.0)
+        await asyncio.sleep(6.0)
+        lane["indicator"].drive_off(ramp_s=1.0)
+        await asyncio.sleep(2.5)
+
+
+def _peak_rss(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+def _count_records(data_dir: Path) -> int | None:
+    for db in data_dir.glob("station-*.db"):
+        with contextlib.closing(sqlite3.connect(db)) as conn:
+            return conn.execute(
+                "SELECT count(*) FROM records WHERE kind = 'pass'"
+            ).fetchone()[0]
+    return None
+
+
+def bench_lane(work: Path, size) -> dict:
+    work.mkdir(parents=True, exist_ok=True)
+
+    async def main() -> dict:
+        decision = await decision_latency(work, size.lane_decisions)
+        settle = await asyncio.gather(
+            settle_latency(work, 10.0, size.settle_passes),
+            settle_latency(work, 20.0, size.settle_passes),
+        )
+        station = await station_footprint(
+            work / "station", size.station_lanes, size.station_seconds
+        )
+        return {
+            "decision": decision,
+            "settle_to_decision": {"10_fps": settle[0], "20_fps": settle[1]},
+            "station": station,
+        }
+
+    return asyncio.run(main())
