@@ -1,23 +1,30 @@
 """``zhichao devices``: look at device bytes without a lane.
 
-``zhichao devices decode`` turns a capture of an indicator's output (a file, or
-stdin with ``-``) into one JSON line per frame, so an installer can check a
-scale's format and settings on site.
+``zhichao devices decode`` turns a capture of an indicator's output (a file of
+raw bytes, a capture file written by ``zhichao devices capture``, or stdin with
+``-``) into one JSON line per frame, so an installer can check a scale's format
+and settings on site.
+
+``capture``, ``replay`` and ``probe`` talk to ports, so they live with the
+transports (``zhichao.transports.tools``); this group loads them by name when
+they are asked for, as the top-level command does for its groups.
 """
 
+import importlib
 import json
 import logging
-import re
+import tomllib
 from collections.abc import Iterator
-from typing import BinaryIO
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import click
 
-from zhichao.errors import ProtocolError
+from zhichao.errors import ConfigError, ProtocolError
 from zhichao.protocols.readings import WeightReading
 from zhichao.protocols.registry import (
     ScaleProtocol,
-    get_scale_protocol,
+    build_scale_protocol,
     scale_protocol_names,
 )
 from zhichao.protocols.xk3190 import UNIT_FACTORS
@@ -25,27 +32,93 @@ from zhichao.protocols.xk3190 import UNIT_FACTORS
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 64 * 1024
-PIECE_SIZE = 1024  # below every framer's discard limit, so nothing is lost
 GARBAGE_LINE_LIMIT = 4096  # a longer run of garbage is reported over several lines
+CAPTURE_MARK = b'{"capture"'
 
-# Split points: before every STX and after every ETX, so that each piece fed to
-# the framer completes at most one frame, and only as its last step.
-_PIECES = re.compile(rb"[^\x02\x03]*\x03|\x02[^\x02\x03]*\x03?|[^\x02\x03]+")
+# command name -> (module, attribute), loaded when used
+_PORT_COMMANDS = {
+    "capture": ("zhichao.transports.tools", "capture_command"),
+    "replay": ("zhichao.transports.tools", "replay_command"),
+    "probe": ("zhichao.transports.tools", "probe_command"),
+}
 
 
-@click.group()
+class _DevicesGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *_PORT_COMMANDS])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in _PORT_COMMANDS:
+            module, attr = _PORT_COMMANDS[name]
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_DevicesGroup)
 def devices() -> None:
-    """Inspect device bytes (设备数据): decode captures from indicators."""
+    """Inspect device bytes (设备数据): decode, capture, replay, probe."""
 
 
-@devices.command()
-@click.option(
+def parse_options(pairs: tuple[str, ...], custom_file: Path | None) -> dict[str, Any]:
+    """``--option key=value`` pairs, over the table of a ``--custom`` TOML file.
+
+    Values are TOML values where they parse as one (``true``, ``3``,
+    ``"text"``), else plain text.
+    """
+    options: dict[str, Any] = {}
+    if custom_file is not None:
+        try:
+            options.update(tomllib.loads(custom_file.read_text(encoding="utf-8")))
+        except (OSError, tomllib.TOMLDecodeError) as err:
+            raise click.BadParameter(str(err), param_hint="--custom") from err
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(
+                f"{pair!r} is not key=value", param_hint="--option"
+            )
+        try:
+            options[key] = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            options[key] = value
+    return options
+
+
+def protocol_from_cli(
+    name: str, pairs: tuple[str, ...], custom_file: Path | None
+) -> ScaleProtocol:
+    try:
+        return build_scale_protocol(name, parse_options(pairs, custom_file))
+    except ConfigError as err:
+        raise click.UsageError(str(err)) from err
+
+
+protocol_option = click.option(
     "--protocol",
     "protocol_name",
     required=True,
     type=click.Choice(scale_protocol_names()),
     help="The indicator's output format, as set on the indicator.",
 )
+options_option = click.option(
+    "--option",
+    "option_pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A protocol option (e.g. checksum=false, parity_bit=even); repeatable.",
+)
+custom_option = click.option(
+    "--custom",
+    "custom_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A TOML file describing a custom format (see docs/devices.md).",
+)
+
+
+@devices.command()
+@protocol_option
+@options_option
+@custom_option
 @click.option(
     "--unit",
     type=click.Choice(sorted(UNIT_FACTORS)),
@@ -54,9 +127,18 @@ def devices() -> None:
     help="The unit the indicator displays.",
 )
 @click.argument("file", type=click.File("rb"))
-def decode(protocol_name: str, unit: str, file: BinaryIO) -> None:
-    """Decode raw indicator bytes from FILE (- for stdin), one JSON line per frame."""
-    protocol = get_scale_protocol(protocol_name)
+def decode(
+    protocol_name: str,
+    option_pairs: tuple[str, ...],
+    custom_file: Path | None,
+    unit: str,
+    file: BinaryIO,
+) -> None:
+    """Decode indicator bytes from FILE (- for stdin), one JSON line per frame.
+
+    FILE holds raw bytes, or a capture written by ``zhichao devices capture``.
+    """
+    protocol = protocol_from_cli(protocol_name, option_pairs, custom_file)
     for line in decode_stream(protocol, unit, _chunks(file)):
         click.echo(json.dumps(line, ensure_ascii=False))
 
@@ -67,23 +149,25 @@ def decode_stream(
     """Yield one dict per frame or per run of discarded bytes, in stream order."""
     framer = protocol.new_framer()
     garbage = bytearray()
-    for piece in _pieces(chunks):
-        frames = framer.feed(piece)
-        garbage += framer.take_discarded()
-        if frames or len(garbage) >= GARBAGE_LINE_LIMIT:
+    for chunk in chunks:
+        for is_frame, data in _items(framer, chunk):
+            if not is_frame:
+                garbage += data
+                if len(garbage) >= GARBAGE_LINE_LIMIT:
+                    yield from _garbage_lines(garbage)
+                continue
             yield from _garbage_lines(garbage)
-        for frame in frames:
-            yield _frame_line(protocol, frame, unit)
-    framer.flush()
-    garbage += framer.take_discarded()
+            yield _frame_line(protocol, data, unit)
+    for _, data in framer.flush() or ():
+        garbage += data
     yield from _garbage_lines(garbage)
 
 
-def _pieces(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    for chunk in chunks:
-        for piece in _PIECES.findall(chunk):
-            for start in range(0, len(piece), PIECE_SIZE):
-                yield piece[start : start + PIECE_SIZE]
+def _items(framer: Any, chunk: bytes) -> list[tuple[bool, bytes]]:
+    if hasattr(framer, "feed_items"):
+        return framer.feed_items(chunk)
+    frames = framer.feed(chunk)  # a framer that cannot tell the order
+    return [(False, framer.take_discarded())] + [(True, f) for f in frames]
 
 
 def _garbage_lines(garbage: bytearray) -> Iterator[dict]:
@@ -94,8 +178,28 @@ def _garbage_lines(garbage: bytearray) -> Iterator[dict]:
 
 
 def _chunks(file: BinaryIO) -> Iterator[bytes]:
+    first = file.read(CHUNK_SIZE)
+    if first.startswith(CAPTURE_MARK):
+        yield from capture_chunks(first, file)
+        return
+    if first:
+        yield first
     while chunk := file.read(CHUNK_SIZE):
         yield chunk
+
+
+def capture_chunks(first: bytes, file: BinaryIO) -> Iterator[bytes]:
+    """The bytes of a capture file: JSON lines, ``{"t": seconds, "hex": ...}``."""
+    rest = first + file.read()
+    for number, line in enumerate(rest.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if "hex" in record:
+                yield bytes.fromhex(record["hex"])
+        except (ValueError, TypeError, AttributeError) as err:
+            raise click.ClickException(f"capture line {number}: {err}") from err
 
 
 def _frame_line(protocol: ScaleProtocol, frame: bytes, unit: str) -> dict:
@@ -111,6 +215,7 @@ def _reading_line(reading: WeightReading) -> dict:
         "weight_kg": reading.weight_kg,
         "stable": reading.stable,
         "status": str(reading.status),
+        **({"net": True} if reading.net else {}),
         "raw": reading.raw.hex(),
     }
 
