@@ -139,8 +139,18 @@ def free_port(host: str, preferred: int) -> int:
     raise RuntimeError("no free port")
 
 
-async def start_lane(unit: DemoUnit, platform_url: str, data_dir: Path, rng):
-    """Start one unit's simulated devices, then the station that uses them."""
+async def start_lane(
+    unit: DemoUnit,
+    platform_url: str,
+    data_dir: Path,
+    rng,
+    settings_extra: dict | None = None,
+):
+    """Start one unit's simulated devices, then the station that uses them.
+
+    ``settings_extra`` adds or replaces top-level station settings (tests use it
+    for short upload back-offs or a small photo quota).
+    """
     master, pty_path = open_pty_pair()
     indicator = SimulatedIndicator(master, rate=10.0, model=WeightModel(rng=rng))
     relay, display, axles = SimulatedRelay(), SimulatedDisplay(), SimulatedAxleCounter()
@@ -166,7 +176,8 @@ async def start_lane(unit: DemoUnit, platform_url: str, data_dir: Path, rng):
                     "barrier": {"port": relay.port, "coil": 0, "pulse_s": 1.0},
                 }
             ],
-        },
+        }
+        | (settings_extra or {}),
         source=f"demo unit {unit.station_code}",
     )
     init_keys(settings)  # one signing key per lane, kept if already there
