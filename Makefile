@@ -37,6 +37,11 @@ lint: $(STAMP)
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -q tests -k fuzz
 
+# The benchmark suite (bench/RESULTS.md); BENCH_SIZE=large adds 10 million records.
+bench: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[test,bench]'
+	$(BIN)/python -m bench --size $(or $(BENCH_SIZE),default)
+
 services:
 	bash scripts/test-services.sh
 

@@ -1,47 +1,73 @@
-"""CPU time of processes, read separately for the server, the client and the database.
+"""CPU time and memory of processes, read from /proc (Linux).
 
 Two cores are shared by the load generator, the platform and PostgreSQL, so a
-figure means little without knowing who used them.
+figure means little without knowing who used them: the server's, the client's
+and the database's CPU seconds are read separately.
 """
 
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
-import psutil
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # the command name (field 2) may hold spaces; fields after it are plain
+    return text[text.rindex(")") + 2 :].split()
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of one process (0 when it is gone)."""
+    fields = _stat(pid)
+    if fields is None:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+
+
+def children(pid: int) -> list[int]:
+    """Every living descendant of ``pid``."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat(int(entry.name))
+            if fields is not None:
+                parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        kids = parents.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found
 
 
 def tree_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` and its living children."""
-    total = 0.0
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0.0
-    for proc in procs:
-        try:
-            times = proc.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += times.user + times.system
-    return total
+    return sum(cpu_s(p) for p in [pid, *children(pid)])
 
 
 def pids_cpu_s(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            times = psutil.Process(pid).cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += times.user + times.system
-    return total
+    return sum(cpu_s(p) for p in pids)
 
 
 def own_cpu_s() -> float:
     times = os.times()
     return times.user + times.system
+
+
+def memory_kib(pid: int, field: str = "VmRSS") -> int | None:
+    """A memory figure of ``/proc/<pid>/status`` (VmRSS, VmHWM) in KiB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 @dataclass

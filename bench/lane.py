@@ -24,8 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
-
+from bench.cpu import cpu_s, memory_kib
 from bench.server import free_port
 from zhichao.chain import StationKey
 from zhichao.lane.clock import ManualClock
@@ -105,9 +104,9 @@ def _watch_decisions(runtime: LaneRuntime, times: list[float]) -> None:
     def timed(event):
         started = loop.time()
         actions = handle(event)
-        if any(isinstance(a, StoreRecord) for a in actions):
-            if actions[0].record.get("kind", "pass") == "pass":
-                times.append(started)
+        stores = [a for a in actions if isinstance(a, StoreRecord)]
+        if stores and stores[0].record.get("kind", "pass") == "pass":
+            times.append(started)
         return actions
 
     runtime.lane.handle = timed
@@ -148,7 +147,7 @@ async def decision_latency(work: Path, passes: int) -> dict:
         for _ in range(passes):
             await _one_pass(runtime, clock, rng, stable, decisions)
             made = len(decisions)
-            await _until(lambda: sum(w.on for w in relay.writes) >= made, 5)
+            await _until(lambda made=made: sum(w.on for w in relay.writes) >= made, 5)
             decided = decisions[-1]
             on = [w.at for w in relay.writes if w.on and w.at >= decided]
             shown = [t for t in display.times if t >= decided]
@@ -156,7 +155,9 @@ async def decision_latency(work: Path, passes: int) -> dict:
                 barrier.append(on[0] - decided)
             if shown:
                 screen.append(shown[0] - decided)
-            await _until(lambda: sum(not w.on for w in relay.writes) >= made, 5)
+            await _until(
+                lambda made=made: sum(not w.on for w in relay.writes) >= made, 5
+            )
             clock.advance(0.1)
             await runtime.on_weight(empty)
     finally:
@@ -226,7 +227,7 @@ async def settle_latency(work: Path, rate: float, passes: int) -> dict:
             before, start = len(decisions), loop.time()
             await _one_pass_plates(runtime, rng)
             indicator.drive_on(rng.randrange(30_000, 48_000, DIVISION_KG), ramp_s=1.5)
-            if not await _until(lambda: len(decisions) > before, 20):
+            if not await _until(lambda before=before: len(decisions) > before, 20):
                 timeouts += 1
             else:
                 gross = runtime.last_record["gross_kg"]
@@ -326,8 +327,7 @@ async def station_footprint(work: Path, lane_count: int, seconds: float) -> dict
     )
     try:
         await asyncio.sleep(3.0)  # start-up is not part of the steady figure
-        ps = psutil.Process(proc.pid)
-        cpu0, t0 = ps.cpu_times(), time.perf_counter()
+        cpu0, t0 = cpu_s(proc.pid), time.perf_counter()
         traffic = [
             asyncio.create_task(_drive(lane, i + 1, camera_port))
             for i, lane in enumerate(lanes)
@@ -338,9 +338,8 @@ async def station_footprint(work: Path, lane_count: int, seconds: float) -> dict
         for task in traffic:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        cpu1, wall = ps.cpu_times(), time.perf_counter() - t0
-        rss = ps.memory_info().rss
-        peak = _peak_rss(proc.pid)
+        used, wall = cpu_s(proc.pid) - cpu0, time.perf_counter() - t0
+        rss, peak = memory_kib(proc.pid), memory_kib(proc.pid, "VmHWM")
     finally:
         proc.terminate()
         try:
@@ -353,15 +352,14 @@ async def station_footprint(work: Path, lane_count: int, seconds: float) -> dict
             lane["indicator"].close()
             await lane["relay"].stop()
             await lane["display"].stop()
-    used = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
     return {
         "lanes": lane_count,
         "frames_per_s_per_lane": 20,
         "seconds": round(wall, 1),
         "records_made": _count_records(work / "station-data"),
         "cpu_share_of_one_core": round(used / wall, 3),
-        "rss_mib": round(rss / 2**20, 1),
-        "peak_rss_mib": peak,
+        "rss_mib": round(rss / 1024, 1) if rss else None,
+        "peak_rss_mib": round(peak / 1024, 1) if peak else None,
     }
 
 
@@ -380,16 +378,6 @@ async def _drive(lane: dict, number: int, camera_port: int) -> None:
         await asyncio.sleep(6.0)
         lane["indicator"].drive_off(ramp_s=1.0)
         await asyncio.sleep(2.5)
-
-
-def _peak_rss(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return None
 
 
 def _count_records(data_dir: Path) -> int | None:

@@ -2,11 +2,10 @@
 
 import os
 import platform
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
-
-import psutil
 
 
 def cpu_model() -> str:
@@ -36,17 +35,24 @@ def git_commit() -> str | None:
 
 def describe(pg_version: str | None = None) -> dict:
     """The facts a reader needs to compare a run with theirs."""
-    memory = psutil.virtual_memory()
-    disk = psutil.disk_usage(os.getcwd())
+    disk = shutil.disk_usage(os.getcwd())
     return {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": git_commit(),
         "cores": os.cpu_count(),
         "cpu_model": cpu_model(),
-        "memory_gib": round(memory.total / 2**30, 1),
+        "memory_gib": round(_memory_total_kib() / 2**20, 1),
         "disk_free_gib": round(disk.free / 2**30, 1),
         "os": f"{platform.system()} {platform.release()}",
         "python": sys.version.split()[0],
         "postgresql": pg_version,
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def _memory_total_kib() -> int:
+    with open("/proc/meminfo", encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1])
+    return 0

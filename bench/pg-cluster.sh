@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Starts (once) the PostgreSQL cluster the benchmarks use: like the test cluster of
-# scripts/test-services.sh (which also installs PostgreSQL when missing), but with
-# fsync on, so that "committed" costs what it costs in production, and with
+# Starts (once) the PostgreSQL cluster the benchmarks use, installing PostgreSQL
+# from Debian when missing: like the test cluster of scripts/test-services.sh but
+# with fsync on, so that "committed" costs what it costs in production, and with
 # memory settings a 2-core, 24 GB machine would be given. Prints the URL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+  if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+fi
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 PGROOT="${ZHICHAO_BENCH_PG_DIR:-/tmp/zhichao-bench-pg-$(printf %s "$PWD" | sha256sum | cut -c1-8)}"
 PGDATA="$PGROOT/data"
