@@ -8,6 +8,11 @@ over the framer and the decoder, so the same loop serves every protocol.
 Bad frames and discarded bytes are counted and logged (rate-limited) and never
 become readings; a lost port is reopened with backoff, logged once when lost and
 once when it recovers.
+
+``state`` tells callers whether the device is working: ``FAULT`` from the first
+failure to open, a lost connection, or (with ``idle_timeout_s``) that long
+without a good frame, until the device works again. A command-mode device is
+polled: ``poll_request`` is written every ``poll_interval_s`` seconds.
 """
 
 import asyncio
@@ -15,6 +20,7 @@ import contextlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from typing import Any
 
 import serial
@@ -34,14 +40,27 @@ Deliver = Callable[[Any], Awaitable[None] | None]
 OpenStream = Callable[[], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
 
 
+class ReaderState(StrEnum):
+    """Whether a device stream is working (设备状态)."""
+
+    STARTING = "starting"  # not yet opened
+    OK = "ok"
+    FAULT = "fault"  # cannot be opened, lost, or silent too long
+
+
+OnState = Callable[[ReaderState, str | None], None]
+
+
 class FrameReader:
     """Keep a device stream open and turn its bytes into readings.
 
     ``decode`` takes one frame and returns a reading or raises ProtocolError;
     for a scale protocol pass ``functools.partial(protocol.decode, unit="kg")``.
     ``on_reading`` may be a plain function or a coroutine function.
-    ``idle_timeout_s`` (None: wait forever) treats a silent stream as lost,
-    for devices that send continuously.
+    ``idle_timeout_s`` (None: wait forever) treats a stream that brings no
+    good frame for that long as lost, for devices that send continuously or
+    are polled; the stream is then a fault until a good frame arrives.
+    ``on_state(state, reason)`` is called on every change of ``state``.
     """
 
     def __init__(
@@ -58,6 +77,9 @@ class FrameReader:
         backoff_min_s: float = 0.2,
         backoff_max_s: float = 30.0,
         open_stream: OpenStream | None = None,
+        poll_request: bytes | None = None,
+        poll_interval_s: float | None = None,
+        on_state: OnState | None = None,
     ) -> None:
         self.url = url
         self._new_framer = new_framer
@@ -74,13 +96,24 @@ class FrameReader:
         self._synced = False
         self._garbage = bytearray()
         self._connected = asyncio.Event()
+        self._poll_request = poll_request
+        self._poll_interval_s = poll_interval_s or 0.1
+        self._on_state = on_state
+        self.state = ReaderState.STARTING
+        self._last_frame = 0.0
+        self.fault_reason: str | None = None
         self.stats = {
             "frames": 0,
             "bad_frames": 0,
             "discarded_bytes": 0,
             "connects": 0,
             "callback_errors": 0,
+            "polls": 0,
         }
+
+    @property
+    def faulted(self) -> bool:
+        return self.state is ReaderState.FAULT
 
     @property
     def connected(self) -> bool:
@@ -106,24 +139,44 @@ class FrameReader:
     async def run(self) -> None:
         """Read until cancelled, reopening the stream whenever it is lost."""
         delay = self._backoff_min_s
-        outage = False
         while True:
             try:
                 reader, writer = await self._open_stream()
             except (OSError, serial.SerialException) as err:
-                if not outage:
-                    logger.warning("%s cannot be opened: %s", self._tag, err)
-                    outage = True
+                self._fault(f"cannot be opened: {err}")
                 logger.debug("%s retry in %.1f s", self._tag, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._backoff_max_s)
                 continue
 
-            logger.info("%s %s", self._tag, "recovered" if outage else "connected")
-            outage, delay = False, self._backoff_min_s
+            delay = self._backoff_min_s
+            if self._idle_timeout_s is None:
+                self._working("connected")
             reason = await self._serve(reader, writer)
-            logger.warning("%s lost: %s", self._tag, reason)
-            outage = True
+            self._fault(f"lost: {reason}")
+
+    def _fault(self, reason: str) -> None:
+        """Enter the fault state; only the first failure of an outage is logged."""
+        if self.state is not ReaderState.FAULT:
+            logger.warning("%s %s", self._tag, reason)
+            self._set_state(ReaderState.FAULT, reason)
+        else:
+            logger.debug("%s still failing: %s", self._tag, reason)
+
+    def _working(self, how: str) -> None:
+        if self.state is ReaderState.OK:
+            return
+        recovered = self.state is ReaderState.FAULT
+        logger.info("%s %s", self._tag, "recovered" if recovered else how)
+        self._set_state(ReaderState.OK, None)
+
+    def _set_state(self, state: ReaderState, reason: str | None) -> None:
+        self.state, self.fault_reason = state, reason
+        if self._on_state is not None:
+            try:
+                self._on_state(state, reason)
+            except Exception:
+                logger.exception("%s state callback failed", self._tag)
 
     async def _open_serial(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         return await serial_asyncio_fast.open_serial_connection(
@@ -138,9 +191,16 @@ class FrameReader:
         self._synced = False  # joining a running stream usually cuts one frame
         self.stats["connects"] += 1
         self._connected.set()
+        poller = None
+        if self._poll_request is not None:
+            poller = asyncio.create_task(self._poll(writer), name=f"poll {self._tag}")
         try:
             return await self._read_loop(reader, framer)
         finally:
+            if poller is not None:
+                poller.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await poller
             self._connected.clear()
             self._report_garbage()
             self._synced = False  # a frame cut by the loss is no line fault
@@ -150,18 +210,35 @@ class FrameReader:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
-    async def _read_loop(self, reader: asyncio.StreamReader, framer: Framer) -> str:
+    async def _poll(self, writer: asyncio.StreamWriter) -> None:
+        """Ask a command-mode device for its reading, again and again."""
         while True:
+            logger.debug("%s tx %s", self._tag, self._poll_request.hex(" "))
+            writer.write(self._poll_request)
+            await writer.drain()
+            self.stats["polls"] += 1
+            await asyncio.sleep(self._poll_interval_s)
+
+    async def _read_loop(self, reader: asyncio.StreamReader, framer: Framer) -> str:
+        loop = asyncio.get_running_loop()
+        self._last_frame = loop.time()
+        got_bytes = False
+        while True:
+            timeout = None
+            if self._idle_timeout_s is not None:
+                since = loop.time() - self._last_frame
+                timeout = max(self._idle_timeout_s - since, 0.0)
             try:
-                data = await asyncio.wait_for(
-                    reader.read(READ_SIZE), self._idle_timeout_s
-                )
+                data = await asyncio.wait_for(reader.read(READ_SIZE), timeout)
             except TimeoutError:
+                if got_bytes:
+                    return f"no valid frame for {self._idle_timeout_s} s"
                 return f"silent for {self._idle_timeout_s} s"
             except (OSError, serial.SerialException) as err:
                 return str(err) or type(err).__name__
             if not data:
                 return "end of stream"
+            got_bytes = True
 
             logger.debug("%s rx %s", self._tag, data.hex(" "))
             frames = framer.feed(data)
@@ -182,6 +259,8 @@ class FrameReader:
 
         self.stats["frames"] += 1
         self._synced = True
+        self._last_frame = asyncio.get_running_loop().time()
+        self._working("receiving")
         try:
             result = self._on_reading(reading)
             if inspect.isawaitable(result):

@@ -1,10 +1,16 @@
-"""A simulated weighing indicator streaming XK3190 tF=0 frames to a pty.
+"""A simulated weighing indicator streaming any supported format to a pty or TCP.
 
 The weight behaves like a truck on a weighbridge: it ramps up over a few
 seconds as the truck drives on, swings and settles to within one division,
 and ramps off again. Frames go out ``rate`` times a second, each one byte by
 byte at the pace of a real 8N1 line at ``baudrate`` (ten bits per byte), so a
 reader sees the same partial reads it would see on hardware.
+
+``protocol`` picks the format by its registry name (XK3190 tF=0 by default).
+A command-mode format (``xk3190-tf1``) sends nothing until polled: each request
+read from the line is answered with one reply. ``listen_tcp()`` adds a TCP
+server, as a serial-to-Ethernet converter in server mode offers: every client
+gets the same bytes as the pty.
 """
 
 import asyncio
@@ -17,12 +23,58 @@ import tty
 from collections.abc import Callable
 from pathlib import Path
 
+from zhichao.errors import ProtocolError
+from zhichao.protocols import ascii_line, toledo, xk3190
+from zhichao.protocols.framing import DelimitedFramer
+from zhichao.protocols.readings import WeightStatus
 from zhichao.protocols.xk3190 import encode_tf0
 
 logger = logging.getLogger(__name__)
 
 BITS_PER_BYTE = 10  # start bit, 8 data bits, stop bit
 XOR_FIELD = slice(9, 11)  # the two ASCII hex digits of a tF=0 frame
+# where each format keeps its checksum, for inject_bad_checksum()
+CHECK_FIELDS = {
+    "xk3190-tf0": XOR_FIELD,
+    "xk3190-tf1": slice(11, 13),
+    "xk3190-a12": slice(11, 13),
+    "toledo-continuous": slice(17, 18),
+}
+TF1_REQUEST = xk3190.TF1_REQUEST_LEN
+MOTION_DIVISIONS = 1  # a change of more than this between frames is motion
+
+FrameEncoder = Callable[[int, bool], bytes]
+
+
+def frame_encoder(protocol: str = "xk3190-tf0") -> FrameEncoder:
+    """``encode(kg, stable)`` for a format, as an indicator set to it sends."""
+    encoders: dict[str, FrameEncoder] = {
+        "xk3190-tf0": lambda kg, stable: encode_tf0(kg),
+        "xk3190-tf1": lambda kg, stable: xk3190.encode_tf1_reply(kg),
+        "xk3190-eq": lambda kg, stable: xk3190.encode_eq(kg),
+        "xk3190-a12": lambda kg, stable: xk3190.encode_a12(kg),
+        "toledo-continuous": lambda kg, stable: toledo.encode_toledo(kg, stable=stable),
+        "ascii-line": lambda kg, stable: ascii_line.encode_ascii_line(
+            kg, stable=stable
+        ),
+    }
+    try:
+        return encoders[protocol]
+    except KeyError:
+        raise ValueError(
+            f"the simulated indicator speaks {', '.join(encoders)}, not {protocol!r}"
+        ) from None
+
+
+def overload_frame(protocol: str) -> bytes:
+    """The frame a format sends when the display is over range."""
+    if protocol == "xk3190-a12":
+        return xk3190.encode_a12(None, status=WeightStatus.OVERLOAD)
+    if protocol == "toledo-continuous":
+        return toledo.encode_toledo(None, status=WeightStatus.OVERLOAD)
+    if protocol == "ascii-line":
+        return ascii_line.encode_ascii_line(None, status=WeightStatus.OVERLOAD)
+    raise ValueError(f"{protocol} has no over-range frame")
 
 
 def open_pty_pair(link: str | os.PathLike | None = None) -> tuple[int, str]:
@@ -110,7 +162,11 @@ class WeightModel:
 
 
 class SimulatedIndicator:
-    """Writes tF=0 frames to the master side of a pty, like an XK3190."""
+    """Writes indicator frames to the master side of a pty and to TCP clients.
+
+    ``master_fd`` may be -1 for an indicator reached only over TCP.
+    ``encode(kg)`` overrides the format's encoder (kept for older callers).
+    """
 
     def __init__(
         self,
@@ -119,15 +175,24 @@ class SimulatedIndicator:
         rate: float = 10.0,
         baudrate: int = 9600,
         model: WeightModel | None = None,
-        encode: Callable[[int], bytes] = encode_tf0,
+        encode: Callable[[int], bytes] | None = None,
         link: str | os.PathLike | None = None,
+        protocol: str = "xk3190-tf0",
     ) -> None:
         self._fd = master_fd
         self._period_s = 1.0 / rate
         self._byte_s = BITS_PER_BYTE / baudrate
         self.model = model or WeightModel()
-        self._encode = encode
+        self.protocol = protocol
+        self._frame = frame_encoder(protocol)
+        if encode is not None:
+            self._frame = lambda kg, stable: encode(kg)
+        self._encode = lambda kg: self._frame(kg, self._stable(kg))
+        self._last_kg: int | None = None
         self._link = link
+        self._server: asyncio.Server | None = None
+        self._clients: set[asyncio.StreamWriter] = set()
+        self.polls_answered = 0
         self._injected: list[bytes] = []
         self._task: asyncio.Task | None = None
         self.frames_sent = 0
@@ -153,10 +218,47 @@ class SimulatedIndicator:
         self._injected.append(bytes(raw))
 
     def inject_bad_checksum(self) -> None:
-        """Send one frame whose XOR digits do not match its content."""
+        """Send one frame whose checksum does not match its content."""
+        field = CHECK_FIELDS.get(self.protocol)
+        if field is None:
+            raise ValueError(f"{self.protocol} frames carry no checksum")
         frame = bytearray(self._encode(self.model.displayed(_now())))
-        frame[XOR_FIELD] = b"00" if bytes(frame[XOR_FIELD]) != b"00" else b"FF"
+        bad = b"00"[: field.stop - field.start]
+        frame[field] = bad if bytes(frame[field]) != bad else b"FF"[: len(bad)]
         self.inject(bytes(frame))
+
+    def inject_overload(self) -> None:
+        """Send one over-range frame (for the formats that have one)."""
+        self.inject(overload_frame(self.protocol))
+
+    @property
+    def polled(self) -> bool:
+        return self.protocol == "xk3190-tf1"
+
+    async def listen_tcp(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Serve the stream on TCP as well; return the port."""
+        self._server = await asyncio.start_server(self._client, host, port)
+        return self._server.sockets[0].getsockname()[1]
+
+    async def _client(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        self._clients.add(writer)
+        try:
+            while data := await reader.read(256):
+                if self.polled:
+                    await self._answer(data, writer)
+        except OSError:
+            pass
+        finally:
+            self._clients.discard(writer)
+            writer.close()
+
+    def _stable(self, kg: int) -> bool:
+        last, self._last_kg = self._last_kg, kg
+        if last is None:
+            return True
+        return abs(kg - last) <= MOTION_DIVISIONS * self.model.division_kg
 
     def start(self) -> None:
         if self._task is None or self._task.done():
@@ -168,6 +270,11 @@ class SimulatedIndicator:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._server is not None:
+            self._server.close()
+            for writer in list(self._clients):
+                writer.close()
+            self._server = None
 
     def close(self) -> None:
         """Close the master side: the reader sees the port vanish."""
@@ -183,6 +290,9 @@ class SimulatedIndicator:
         return path
 
     async def run(self) -> None:
+        if self.polled:
+            await self._serve_polls()
+            return
         loop = asyncio.get_running_loop()
         next_frame = loop.time()
         while True:
@@ -192,6 +302,53 @@ class SimulatedIndicator:
             self.frames_sent += 1
             next_frame += self._period_s
             await asyncio.sleep(max(0.0, next_frame - loop.time()))
+
+    async def _serve_polls(self) -> None:
+        """Answer each request read from the pty (TCP clients are served apart)."""
+        requests: asyncio.Queue[bytes] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        watched = -1
+        try:
+            while True:
+                if watched != self._fd and self._fd >= 0:
+                    with contextlib.suppress(ValueError, OSError):
+                        loop.remove_reader(watched)
+                    watched = self._fd
+                    loop.add_reader(watched, self._read_request, requests)
+                try:
+                    data = await asyncio.wait_for(requests.get(), 0.5)
+                except TimeoutError:
+                    continue
+                await self._answer(data, None)
+        finally:
+            with contextlib.suppress(ValueError, OSError):
+                loop.remove_reader(watched)
+
+    def _read_request(self, requests: asyncio.Queue) -> None:
+        try:
+            requests.put_nowait(os.read(self._fd, 256))
+        except OSError:
+            with contextlib.suppress(ValueError, OSError):
+                asyncio.get_running_loop().remove_reader(self._fd)
+
+    async def _answer(self, data: bytes, writer: asyncio.StreamWriter | None) -> None:
+        framer = DelimitedFramer(start=b"\x02", end=b"\x03", max_len=TF1_REQUEST)
+        for frame in framer.feed(data):
+            try:
+                address, command = xk3190.decode_tf1_request(frame)
+            except ProtocolError:
+                continue
+            kg = self.model.displayed(_now())
+            reply = self._take_injected() + [
+                xk3190.encode_tf1_reply(kg, address=address, command=command)
+            ]
+            self.polls_answered += 1
+            for raw in reply:
+                if writer is None:
+                    await self._write_paced(raw)
+                else:
+                    writer.write(raw)
+                    await writer.drain()
 
     def _take_injected(self) -> list[bytes]:
         injected, self._injected = self._injected, []
@@ -207,8 +364,12 @@ class SimulatedIndicator:
             self._write(bytes([byte]))
 
     def _write(self, data: bytes) -> None:
+        if not self.polled:
+            for writer in list(self._clients):
+                writer.write(data)
         if self._fd < 0:
-            self.bytes_dropped += len(data)
+            if not self._clients:
+                self.bytes_dropped += len(data)
             return
         try:
             os.write(self._fd, data)
