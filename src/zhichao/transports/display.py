@@ -1,15 +1,19 @@
-"""LED screen on TCP, speaking zhichao's plain screen framing.
+"""LED screens (显示屏) on a byte stream: TCP or a serial line.
 
-``show(lines)`` sends one ``encode_screen`` frame. The connection is opened on
-first use and reopened when the screen dropped it (controllers often close idle
-connections); one failed send is retried on a fresh connection before it
-becomes a DeviceError.
+``StreamDisplay.show(lines)`` sends one frame made by its ``encode`` function
+(zhichao's plain GBK framing, or Onbon's). The stream is opened on first use
+and reopened when the screen dropped it (controllers often close idle
+connections); one failed send is retried on a fresh stream before it becomes a
+DeviceError. ``TcpDisplay`` is the plain framing over TCP.
 """
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+
+import serial
+import serial_asyncio_fast
 
 from zhichao.errors import DeviceError
 from zhichao.protocols.display_text import encode_screen
@@ -18,32 +22,63 @@ logger = logging.getLogger(__name__)
 
 TIMEOUT_S = 2.0
 
+Encode = Callable[[Sequence[str]], bytes]
+OpenStream = Callable[[], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
+ERRORS = (OSError, TimeoutError, serial.SerialException)
 
-class TcpDisplay:
-    """One LED screen controller reachable at ``host:port``."""
 
-    def __init__(self, host: str, port: int, *, timeout_s: float = TIMEOUT_S) -> None:
-        self.host = host
-        self.port = port
+def tcp_opener(host: str, port: int) -> OpenStream:
+    async def open_tcp():
+        return await asyncio.open_connection(host, port)
+
+    return open_tcp
+
+
+def serial_opener(url: str, baudrate: int = 9600) -> OpenStream:
+    async def open_serial():
+        return await serial_asyncio_fast.open_serial_connection(
+            url=url, baudrate=baudrate
+        )
+
+    return open_serial
+
+
+class StreamDisplay:
+    """One LED screen controller behind a stream that ``open_stream`` opens."""
+
+    def __init__(
+        self,
+        open_stream: OpenStream,
+        encode: Encode = encode_screen,
+        *,
+        tag: str = "display",
+        timeout_s: float = TIMEOUT_S,
+        fit: Callable[[Sequence[str]], Sequence[str]] | None = None,
+    ) -> None:
+        self._open_stream = open_stream
+        self._encode = encode
+        self._fit = fit
         self._timeout_s = timeout_s
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._lock = asyncio.Lock()
         self._failing = False
-        self._tag = f"display {host}:{port}"
+        self._tag = tag
 
     async def show(self, lines: Sequence[str]) -> None:
         """Put ``lines`` on the screen; EncodingError for text it cannot show."""
-        frame = encode_screen(lines)
+        if self._fit is not None:
+            lines = self._fit(lines)
+        frame = self._encode(lines)
         async with self._lock:
             try:
                 await self._send(frame)
-            except (OSError, TimeoutError) as first:
+            except ERRORS as first:
                 logger.debug("%s send failed (%s), reconnecting", self._tag, first)
                 await self._drop()
                 try:
                     await self._send(frame)
-                except (OSError, TimeoutError) as err:
+                except ERRORS as err:
                     await self._drop()
                     self._note_failure(err)
                     raise DeviceError(f"{self._tag}: {err or 'timeout'}") from err
@@ -57,7 +92,7 @@ class TcpDisplay:
         if self._writer is None or self._reader.at_eof():
             await self._drop()
             self._reader, self._writer = await asyncio.wait_for(
-                asyncio.open_connection(self.host, self.port), self._timeout_s
+                self._open_stream(), self._timeout_s
             )
         logger.debug("%s tx %s", self._tag, frame.hex(" "))
         self._writer.write(frame)
@@ -67,7 +102,7 @@ class TcpDisplay:
         writer, self._reader, self._writer = self._writer, None, None
         if writer is not None:
             writer.close()
-            with contextlib.suppress(OSError, TimeoutError):
+            with contextlib.suppress(*ERRORS):
                 await asyncio.wait_for(writer.wait_closed(), self._timeout_s)
 
     def _note_failure(self, err: Exception) -> None:
@@ -79,3 +114,17 @@ class TcpDisplay:
         if self._failing:
             logger.info("%s recovered", self._tag)
             self._failing = False
+
+
+class TcpDisplay(StreamDisplay):
+    """A screen speaking zhichao's plain GBK framing at ``host:port``."""
+
+    def __init__(self, host: str, port: int, *, timeout_s: float = TIMEOUT_S) -> None:
+        super().__init__(
+            tcp_opener(host, port),
+            encode_screen,
+            tag=f"display {host}:{port}",
+            timeout_s=timeout_s,
+        )
+        self.host = host
+        self.port = port

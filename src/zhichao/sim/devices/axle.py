@@ -1,4 +1,5 @@
-"""A simulated axle identifier: a TCP server that reports each vehicle.
+"""A simulated axle identifier: a TCP server that reports each vehicle, or
+an axle switch that pulses a relay-board input once per axle.
 
 Clients (the station) connect and stay connected; when the simulation says a
 vehicle passed, every client gets one ``AXLE,...`` line.
@@ -81,3 +82,15 @@ class SimulatedAxleCounter:
             writer.close()
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
+
+
+async def pulse_axles(
+    board, input_no: int, axles: int, *, high_s: float = 0.06, low_s: float = 0.09
+) -> None:
+    """An axle switch under the road: one pulse on a board input per axle.
+
+    ``board`` is a simulated relay board with ``pulse_input`` (the Modbus TCP
+    ``SimulatedRelay`` or the RTU ``SimulatedRtuBoard``).
+    """
+    logger.info("axle switch: %d pulses on input %d", axles, input_no)
+    await board.pulse_input(input_no, axles, high_s=high_s, low_s=low_s)

@@ -2,6 +2,8 @@
 
 It accepts write-coil requests as a relay board would and records each write
 with its time, so a test or the demo can see "barrier opened" and for how long.
+Its discrete inputs are what a test sets (``set_input``, ``pulse_input``): the
+light curtains, ground loops and axle-switch pulses wired to a real board.
 """
 
 import asyncio
@@ -12,12 +14,13 @@ from datetime import datetime
 
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import SimData, SimDevice
-from pymodbus.simulator.simutils import DataType
+from pymodbus.simulator.simutils import DataType, SimUtils
 
 from zhichao.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 
+READ_DISCRETE_INPUTS = 2
 WRITE_COIL = 5
 WRITE_COILS = 15
 
@@ -51,6 +54,8 @@ class SimulatedRelay:
         self._written = asyncio.Condition()
         self.writes: list[CoilWrite] = []
         self.port: int | None = None
+        self.inputs = [False] * coils
+        self.input_reads = 0
 
     def coil_state(self, coil: int, unit_id: int | None = None) -> bool:
         """The last value written to ``coil`` (False before any write)."""
@@ -59,6 +64,21 @@ class SimulatedRelay:
             if write.coil == coil and write.unit_id == unit_id:
                 return write.on
         return False
+
+    def set_input(self, number: int, on: bool) -> None:
+        """Set discrete input ``number`` (same value for every unit id)."""
+        self.inputs[number] = on
+
+    async def pulse_input(
+        self, number: int, count: int = 1, high_s: float = 0.05, low_s: float = 0.05
+    ) -> None:
+        """Close input ``number`` ``count`` times, as an axle switch does."""
+        for index in range(count):
+            self.set_input(number, True)
+            await asyncio.sleep(high_s)
+            self.set_input(number, False)
+            if index + 1 < count:
+                await asyncio.sleep(low_s)
 
     async def start(self) -> None:
         devices = [self._device(unit_id) for unit_id in self._unit_ids]
@@ -88,8 +108,13 @@ class SimulatedRelay:
         )
 
     async def _on_access(
-        self, unit_id, function_code, _start, address, _count, _registers, values
+        self, unit_id, function_code, _start, address, _count, registers, values
     ):
+        if function_code == READ_DISCRETE_INPUTS:
+            self.input_reads += 1
+            padded = self.inputs + [False] * (16 * len(registers))
+            registers[:] = SimUtils.bitsToRegisters(padded[: 16 * len(registers)])
+            return None
         if function_code not in (WRITE_COIL, WRITE_COILS) or values is None:
             return None
         loop_time = asyncio.get_running_loop().time()
