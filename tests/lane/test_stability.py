@@ -13,6 +13,10 @@ from zhichao.lane.stability import (
     StabilityDetector,
     StabilityKind,
     StabilityResult,
+    ZeroConfig,
+    ZeroKind,
+    ZeroResult,
+    ZeroTracker,
     fit_slope,
     round_to_division,
 )
@@ -223,3 +227,54 @@ def test_settings_are_honoured(config):
     result = run(steady, config)
 
     assert result.at == pytest.approx(config.window_s)
+
+
+# --- zero tracking between trucks ------------------------------------------
+
+
+def zero_check(weights, config=ZeroConfig(), fps=10):
+    tracker = ZeroTracker(StabilityConfig(), config)
+    tracker.truck_left(0.0)
+    for k, weight in enumerate(weights):
+        result = tracker.add(k / fps, reading(weight))
+        if result is not None:
+            return tracker, result
+    return tracker, None
+
+
+def test_deck_back_at_zero_is_zero():
+    tracker, result = zero_check([0, 20, 0, 0, 20, 0] * 5)
+
+    assert result.kind is ZeroKind.ZERO and result.returned_to_zero
+    assert result.offset_kg == 0
+    assert tracker.last == result and not tracker.checking
+
+
+def test_deck_settling_at_160_kg_did_not_return_to_zero():
+    _, result = zero_check([160] * 30)
+
+    assert result == ZeroResult(ZeroKind.NOT_ZERO, 160, pytest.approx(1.0))
+    assert not result.returned_to_zero
+
+
+def test_negative_offset_and_a_wider_band():
+    assert zero_check([-60] * 30)[1].kind is ZeroKind.NOT_ZERO
+    wide = ZeroConfig(zero_band_divisions=3)
+    assert zero_check([-60] * 30, wide)[1].kind is ZeroKind.ZERO
+
+
+def test_unsettled_empty_deck_times_out_and_over_range_is_no_zero():
+    _, result = zero_check([0, 200] * 50, ZeroConfig(timeout_s=5.0))
+    assert result.kind is ZeroKind.UNSETTLED and result.offset_kg is None
+
+    _, result = zero_check([None] * 100, ZeroConfig(timeout_s=5.0))
+    assert result.kind is ZeroKind.UNSETTLED
+
+
+def test_no_check_without_truck_left_and_cancel_drops_it():
+    tracker = ZeroTracker()
+    assert tracker.add(0.0, reading(500)) is None
+    tracker.truck_left(1.0)
+    tracker.cancel()
+    assert [tracker.add(1 + k / 10, reading(500)) for k in range(30)] == [None] * 30
+    assert tracker.expire(100.0) is None

@@ -186,3 +186,101 @@ def _median(values: list[float]) -> float:
     if len(ordered) % 2:
         return ordered[mid]
     return (ordered[mid - 1] + ordered[mid]) / 2
+
+
+class ZeroKind(StrEnum):
+    """How the empty deck read after a truck left (回零检查)."""
+
+    ZERO = "zero"  # settled within the zero band
+    NOT_ZERO = "not_zero"  # settled elsewhere: did not return to zero
+    UNSETTLED = "unsettled"  # never settled within the timeout
+
+
+@dataclass(frozen=True)
+class ZeroConfig:
+    """Zero tracking between trucks; the band is in divisions either side of 0."""
+
+    zero_band_divisions: float = 1.0
+    timeout_s: float = 15.0
+
+
+@dataclass(frozen=True)
+class ZeroResult:
+    """The empty-deck check after one truck: ``offset_kg`` is where it settled."""
+
+    kind: ZeroKind
+    offset_kg: int | None
+    at: float
+
+    @property
+    def returned_to_zero(self) -> bool:
+        return self.kind is ZeroKind.ZERO
+
+
+class ZeroTracker:
+    """Check that the scale returns to zero between trucks.
+
+    Call ``truck_left(t)`` when the deck is empty again; then ``add`` each
+    reading. Once the empty deck is stable (by the same rules as a loaded
+    one), ``add`` returns a ZeroResult once: ``NOT_ZERO`` when the settled
+    weight is outside the zero band — the "did not return to zero" finding —
+    or ``UNSETTLED`` at the timeout. ``last`` keeps the latest result;
+    ``cancel()`` drops a check (a truck drove on before it ended).
+    """
+
+    def __init__(
+        self,
+        stability: StabilityConfig = StabilityConfig(),
+        config: ZeroConfig = ZeroConfig(),
+    ) -> None:
+        self.config = config
+        self._division_kg = stability.division_kg
+        self._detector = StabilityDetector(
+            StabilityConfig(
+                division_kg=stability.division_kg,
+                window_s=stability.window_s,
+                band_divisions=stability.band_divisions,
+                slope_divisions_per_s=stability.slope_divisions_per_s,
+                timeout_s=config.timeout_s,
+            )
+        )
+        self._checking = False
+        self.last: ZeroResult | None = None
+
+    @property
+    def checking(self) -> bool:
+        return self._checking
+
+    def truck_left(self, t: float) -> None:
+        self._detector.reset(t)
+        self._checking = True
+
+    def cancel(self) -> None:
+        self._checking = False
+
+    def add(self, t: float, reading: WeightReading) -> ZeroResult | None:
+        if not self._checking:
+            return None
+        return self._judge(self._detector.add(t, reading))
+
+    def expire(self, t: float) -> ZeroResult | None:
+        if not self._checking:
+            return None
+        return self._judge(self._detector.expire(t))
+
+    def _judge(self, result: StabilityResult | None) -> ZeroResult | None:
+        if result is None:
+            return None
+        self._checking = False
+        if result.kind is StabilityKind.TIMEOUT:
+            zero = ZeroResult(ZeroKind.UNSETTLED, None, result.at)
+        else:
+            band = self.config.zero_band_divisions * self._division_kg
+            kind = ZeroKind.ZERO if abs(result.weight_kg) <= band else ZeroKind.NOT_ZERO
+            zero = ZeroResult(kind, result.weight_kg, result.at)
+        if zero.kind is not ZeroKind.ZERO:
+            logger.info(
+                "empty deck after the truck: %s (%s kg)", zero.kind, zero.offset_kg
+            )
+        self.last = zero
+        return zero
