@@ -7,7 +7,13 @@ after a StoreRecord fails the station runs nothing more and sends StoreFailed.
 
 from dataclasses import dataclass, field
 
-from zhichao.protocols.readings import AxleReading, Picture, PlateRead, WeightReading
+from zhichao.protocols.readings import (
+    AxleReading,
+    DeckReading,
+    Picture,
+    PlateRead,
+    WeightReading,
+)
 
 # camera positions a PlateEvent may name
 FRONT = "front"
@@ -30,6 +36,13 @@ class PlateEvent:
 @dataclass(frozen=True)
 class AxleEvent:
     reading: AxleReading
+
+
+@dataclass(frozen=True)
+class DeckEvent:
+    """The position sensors' debounced view of the deck changed."""
+
+    reading: DeckReading
 
 
 @dataclass(frozen=True)
@@ -58,7 +71,9 @@ class RecordEvent:
     flags: tuple[str, ...] = ()
 
 
-Event = WeightEvent | PlateEvent | AxleEvent | Tick | StoreFailed | RecordEvent
+Event = (
+    WeightEvent | PlateEvent | AxleEvent | DeckEvent | Tick | StoreFailed | RecordEvent
+)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from zhichao.lane.events import (
     REAR,
     Action,
     AxleEvent,
+    DeckEvent,
     OpenBarrier,
     PlateEvent,
     RecordEvent,
@@ -47,7 +48,13 @@ from zhichao.lane.stability import (
     StabilityKind,
     StabilityResult,
 )
-from zhichao.protocols.readings import AxleReading, PlateRead, WeightReading
+from zhichao.protocols.readings import (
+    AxleReading,
+    DeckReading,
+    DeckState,
+    PlateRead,
+    WeightReading,
+)
 from zhichao.rules import VehicleInput, Verdict, check
 
 logger = logging.getLogger(__name__)
@@ -82,6 +89,7 @@ class LaneConfig:
     plate_window_s: float = 120.0  # how old a plate read may be at decision time
     reweigh_window_s: float = 7200.0  # how long a held pass waits for its re-weighing
     camera_skew_s: float = 10.0  # camera clock this far off the lane's: flagged
+    position_sensors: bool = False  # decide only while wholly on the deck
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,8 @@ class _Pass:
 
     plates: dict[str, _Seen] = field(default_factory=dict)
     axles: AxleReading | None = None
+    wheels_off_deck: bool = False  # the weight settled while partly on the deck
+    asked_full: bool = False  # 请完全上磅 shown for this pass
 
 
 class Lane:
@@ -128,6 +138,7 @@ class Lane:
         self._decision: _Decision | None = None
         self._held: dict[str, tuple[str, float]] = {}  # plate -> (record_id, at)
         self._last_event: tuple[str, int] | None = None  # (record_id, seq)
+        self._deck: DeckState | None = None  # None: no sensor reading yet
 
     def idle_text(self) -> tuple[str, ...]:
         return screen.idle()
@@ -139,6 +150,8 @@ class Lane:
             return self._on_plate(event.read, event.position)
         if isinstance(event, AxleEvent):
             return self._on_axles(event.reading)
+        if isinstance(event, DeckEvent):
+            return self._on_deck(event.reading)
         if isinstance(event, Tick):
             return self._on_tick()
         if isinstance(event, StoreFailed):
@@ -185,6 +198,17 @@ class Lane:
             self._pass.axles = reading
         else:
             logger.debug("axle count %s after the decision ignored", reading.axles)
+        return []
+
+    def _on_deck(self, reading: DeckReading) -> list[Action]:
+        previous, self._deck = self._deck, reading.state
+        if not self.config.position_sensors or self.state is not LaneState.WEIGHING:
+            return []
+        if reading.state is DeckState.WHOLLY and previous is not DeckState.WHOLLY:
+            # only weights from now on count: the wheels just came onto the deck
+            self._detector.reset(self.clock.monotonic())
+            if self._pass.asked_full:
+                return [ShowText(screen.weighing(self._shown_plate()))]
         return []
 
     def _on_tick(self) -> list[Action]:
@@ -249,7 +273,24 @@ class Lane:
         if result.weight_kg <= self.config.occupied_kg:
             self._detector.reset(result.at)
             return []
+        if self.config.position_sensors and self._deck is not DeckState.WHOLLY:
+            return self._not_wholly_on(result.at)
         return self._decide(result.weight_kg, result.at)
+
+    def _not_wholly_on(self, at: float) -> list[Action]:
+        """Stable, but the sensors do not say wholly on: no decision yet."""
+        if self._deck is DeckState.PARTLY:
+            self._pass.wheels_off_deck = True
+        logger.info(
+            "lane %s: weight settled with the deck %s; waiting",
+            self.config.lane_no,
+            self._deck.value if self._deck else "unknown",
+        )
+        self._detector.reset(at)
+        if self._pass.asked_full:
+            return []
+        self._pass.asked_full = True
+        return [ShowText(screen.partly_on(self._shown_plate()))]
 
     def _decide(self, gross_kg: int, at: float) -> list[Action]:
         reads = self._fresh_reads(at)
@@ -375,6 +416,8 @@ class Lane:
             flags.append("no_plate")
         if axles is None:
             flags.append("no_axle_count")
+        if self._pass.wheels_off_deck:
+            flags.append("wheels_off_deck")
         return flags
 
     def _fresh_reads(self, at: float) -> dict[str, PlateRead]:

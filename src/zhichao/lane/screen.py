@@ -30,6 +30,11 @@ def weighing(plate: str | None) -> tuple[str, ...]:
     return _screen(_plate(plate), "正在称重", "请停稳")
 
 
+def partly_on(plate: str | None) -> tuple[str, ...]:
+    """The position sensors say a wheel is off the deck."""
+    return _screen(_plate(plate), "请完全上磅")
+
+
 def unstable(plate: str | None) -> tuple[str, ...]:
     return _screen(_plate(plate), "重量不稳 请停稳")
 
