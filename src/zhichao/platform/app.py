@@ -9,7 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from zhichao.platform.api import photos, records
 from zhichao.platform.api.errors import install_error_handler
 from zhichao.platform.db import make_engine, make_sessionmaker
-from zhichao.platform.evidence import EvidenceStore
+from zhichao.platform.evidence import open_evidence_store
 from zhichao.platform.settings import PlatformSettings, load_settings
 from zhichao.platform.web import pages
 
@@ -44,7 +44,7 @@ def create_app(settings: PlatformSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
-    app.state.evidence = EvidenceStore(settings.evidence_dir)
+    app.state.evidence = open_evidence_store(settings)
     app.state.templates = pages.make_templates()
 
     install_error_handler(app)

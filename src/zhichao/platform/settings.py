@@ -8,11 +8,13 @@ setting is documented in ``docs/platform.md``.
 
 import logging
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from zhichao.errors import ConfigError
@@ -21,6 +23,18 @@ logger = logging.getLogger(__name__)
 
 ENV_PREFIX = "ZHICHAO_PLATFORM_"
 MIB = 1024 * 1024
+# S3 bucket naming: 3-63 characters, lower case, digits, dots and hyphens
+S3_BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+S3_PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9!_.*'()/-]*$")
+# keys whose value is never repeated in an error message
+SECRET_KEYS = frozenset({"s3_secret_access_key"})
+S3_OPTIONAL_KEYS = (
+    "s3_endpoint_url",
+    "s3_bucket",
+    "s3_region",
+    "s3_access_key_id",
+    "s3_secret_access_key",
+)
 
 
 class PlatformSettings(BaseSettings):
@@ -42,6 +56,77 @@ class PlatformSettings(BaseSettings):
     live_page_size: int = Field(50, ge=1, le=500)
     poll_interval_ms: int = Field(2000, ge=200)
     default_lang: Literal["zh", "en"] = "zh"
+
+    # the evidence store: files under evidence_dir, or an S3-compatible bucket
+    evidence_backend: Literal["file", "s3"] = Field(
+        "file", description="where photos are kept"
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="S3 API address; none means AWS by s3_region"
+    )
+    s3_bucket: str | None = Field(
+        None, validate_default=True, description="bucket; required for s3"
+    )
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = Field(None, validate_default=True)
+    s3_prefix: str = Field("", description="key prefix inside the bucket")
+    s3_addressing_style: Literal["path", "virtual", "auto"] = "path"
+
+    @field_validator(*S3_OPTIONAL_KEYS, mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        # an empty environment variable (EnvironmentFile=) means "not set"
+        return None if value == "" else value
+
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _check_endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return value.rstrip("/")
+
+    @field_validator("s3_bucket")
+    @classmethod
+    def _check_bucket(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            if info.data.get("evidence_backend") == "s3":
+                raise ValueError("required when evidence_backend is s3")
+            return None
+        if not S3_BUCKET_PATTERN.match(value) or ".." in value:
+            raise ValueError(
+                "not an S3 bucket name (3-63 lower-case letters, digits, dots,"
+                " hyphens; starting and ending with a letter or digit)"
+            )
+        return value
+
+    @field_validator("s3_secret_access_key")
+    @classmethod
+    def _check_key_pair(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        if (value is None) != (info.data.get("s3_access_key_id") is None):
+            raise ValueError(
+                "s3_access_key_id and s3_secret_access_key go together: set both,"
+                " or neither to use the AWS credential chain"
+            )
+        return value
+
+    @field_validator("s3_prefix")
+    @classmethod
+    def _check_prefix(cls, value: str) -> str:
+        if value.startswith("/") or ".." in value.split("/"):
+            raise ValueError("must not start with / or contain ..")
+        if not S3_PREFIX_PATTERN.match(value):
+            raise ValueError(
+                "may hold only letters, digits, / and the characters ! _ . * ' ( ) -"
+            )
+        if value and not value.endswith("/"):
+            value += "/"
+        return value
 
 
 def load_settings(
@@ -93,5 +178,6 @@ def _describe(err: ValidationError) -> str:
     for item in err.errors():
         key = ".".join(str(part) for part in item["loc"]) or "settings"
         env = ENV_PREFIX + key.upper()
-        problems.append(f"{key} (env {env}): {item['msg']}, got {item.get('input')!r}")
+        got = "(hidden)" if key in SECRET_KEYS else repr(item.get("input"))
+        problems.append(f"{key} (env {env}): {item['msg']}, got {got}")
     return "; ".join(problems)

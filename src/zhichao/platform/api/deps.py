@@ -7,7 +7,7 @@ from fastapi import Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from zhichao.platform.api.errors import ApiError
-from zhichao.platform.evidence import EvidenceStore
+from zhichao.platform.evidence import EvidenceBackend
 from zhichao.platform.settings import PlatformSettings
 
 logger = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_evidence(request: Request) -> EvidenceStore:
+def get_evidence(request: Request) -> EvidenceBackend:
     return request.app.state.evidence
 
 

@@ -4,7 +4,7 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, Response, StreamingResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -18,11 +18,14 @@ from zhichao.platform.api.deps import (
 )
 from zhichao.platform.api.errors import ApiError
 from zhichao.platform.evidence import (
-    EvidenceStore,
+    JPEG_TYPE,
+    EvidenceBackend,
+    EvidenceUnavailableError,
     NotJpegError,
     PhotoHashError,
+    PhotoMissingError,
     PhotoTooLargeError,
-    PhotoWriter,
+    PhotoUpload,
     is_sha256,
 )
 from zhichao.platform.models import Photo
@@ -33,12 +36,15 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1/photos", tags=["photos"])
 
-JPEG = "image/jpeg"
+JPEG = JPEG_TYPE
+UNAVAILABLE = (503, "evidence_store_unavailable")
 UPLOAD_ERRORS = {
     PhotoTooLargeError: (413, "payload_too_large"),
     PhotoHashError: (400, "hash_mismatch"),
     NotJpegError: (415, "unsupported_media_type"),
+    EvidenceUnavailableError: UNAVAILABLE,
 }
+IMMUTABLE = {"cache-control": "public, max-age=31536000, immutable"}
 
 
 def checked_sha256(sha256: str) -> str:
@@ -67,7 +73,7 @@ async def put_photo(
     sha256: str,
     request: Request,
     settings: Annotated[PlatformSettings, Depends(get_settings)],
-    store: Annotated[EvidenceStore, Depends(get_evidence)],
+    store: Annotated[EvidenceBackend, Depends(get_evidence)],
     factory: Annotated[sessionmaker[Session], Depends(get_session_factory)],
 ) -> Response:
     """Stream the body to the store, check its hash and that it is a JPEG."""
@@ -88,7 +94,7 @@ async def put_photo(
     return Response(status_code=201 if created else 200)
 
 
-async def _receive(request: Request, writer: PhotoWriter) -> None:
+async def _receive(request: Request, writer: PhotoUpload) -> None:
     async for chunk in request.stream():
         writer.write(chunk)
 
@@ -108,10 +114,29 @@ def _record_photo(factory: sessionmaker[Session], sha256: str, size: int) -> boo
     return True
 
 
-def _stored(session: Session, store: EvidenceStore, sha256: str) -> Photo:
+def _photo_row(session: Session, sha256: str) -> Photo:
     photo = session.get(Photo, sha256)
-    if photo is None or not store.has(sha256):
-        raise ApiError(404, "not_found", f"no photo {sha256} on this platform")
+    if photo is None:
+        raise _not_found(sha256)
+    return photo
+
+
+def _not_found(sha256: str) -> ApiError:
+    return ApiError(404, "not_found", f"no photo {sha256} on this platform")
+
+
+def _unavailable(err: EvidenceUnavailableError) -> ApiError:
+    return ApiError(*UNAVAILABLE, str(err))
+
+
+def _stored(session: Session, store: EvidenceBackend, sha256: str) -> Photo:
+    photo = _photo_row(session, sha256)
+    try:
+        present = store.has(sha256)
+    except EvidenceUnavailableError as err:
+        raise _unavailable(err) from err
+    if not present:
+        raise _not_found(sha256)
     return photo
 
 
@@ -119,7 +144,7 @@ def _stored(session: Session, store: EvidenceStore, sha256: str) -> Photo:
 def head_photo(
     sha256: str,
     session: Annotated[Session, Depends(get_session)],
-    store: Annotated[EvidenceStore, Depends(get_evidence)],
+    store: Annotated[EvidenceBackend, Depends(get_evidence)],
 ) -> Response:
     photo = _stored(session, store, checked_sha256(sha256))
     return Response(
@@ -132,11 +157,24 @@ def head_photo(
 def get_photo(
     sha256: str,
     session: Annotated[Session, Depends(get_session)],
-    store: Annotated[EvidenceStore, Depends(get_evidence)],
-) -> FileResponse:
-    photo = _stored(session, store, checked_sha256(sha256))
-    return FileResponse(
-        store.path_for(sha256),
+    store: Annotated[EvidenceBackend, Depends(get_evidence)],
+) -> Response:
+    """A file is sent as it is; an object is streamed from the store in chunks."""
+    checked_sha256(sha256)
+    path = store.local_path(sha256)
+    if path is not None:
+        photo = _stored(session, store, sha256)
+        return FileResponse(path, media_type=photo.content_type, headers=IMMUTABLE)
+
+    photo = _photo_row(session, sha256)
+    try:
+        chunks = store.open_chunks(sha256)
+    except PhotoMissingError as err:
+        raise _not_found(sha256) from err
+    except EvidenceUnavailableError as err:
+        raise _unavailable(err) from err
+    return StreamingResponse(
+        chunks,
         media_type=photo.content_type,
-        headers={"cache-control": "public, max-age=31536000, immutable"},
+        headers=IMMUTABLE | {"content-length": str(photo.size)},
     )
