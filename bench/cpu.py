@@ -50,8 +50,17 @@ def tree_cpu_s(pid: int) -> float:
     return sum(cpu_s(p) for p in [pid, *children(pid)])
 
 
-def pids_cpu_s(pids: list[int]) -> float:
-    return sum(cpu_s(p) for p in pids)
+def pids_cpu_s(pids: list[int]) -> dict[int, float]:
+    """CPU seconds per living process of ``pids``."""
+    return {p: cpu_s(p) for p in pids if _stat(p) is not None}
+
+
+def machine_busy_s() -> float:
+    """CPU seconds all cores spent busy since boot (from /proc/stat)."""
+    with open("/proc/stat", encoding="utf-8") as fh:
+        fields = [int(x) for x in fh.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / TICKS
 
 
 def own_cpu_s() -> float:
@@ -80,19 +89,24 @@ class CpuWindow:
     server_s: float = 0.0
     client_s: float = 0.0
     db_s: float = 0.0
+    machine_s: float = 0.0
 
     def __enter__(self) -> "CpuWindow":
         self._t = time.perf_counter()
         self._server = tree_cpu_s(self.server_pid)
         self._client = own_cpu_s()
         self._db = pids_cpu_s(self.db_pids)
+        self._busy = machine_busy_s()
         return self
 
     def __exit__(self, *exc) -> None:
         self.wall_s = time.perf_counter() - self._t
         self.server_s = tree_cpu_s(self.server_pid) - self._server
         self.client_s = own_cpu_s() - self._client
-        self.db_s = pids_cpu_s(self.db_pids) - self._db
+        # only the database processes that lived through the whole window
+        end = pids_cpu_s(self.db_pids)
+        self.db_s = sum(end[p] - self._db[p] for p in end if p in self._db)
+        self.machine_s = machine_busy_s() - self._busy
 
     def as_json(self) -> dict:
         used = self.server_s + self.client_s + self.db_s
@@ -103,4 +117,7 @@ class CpuWindow:
             "db_cpu_s": round(self.db_s, 3),
             "client_cpu_share": round(self.client_s / used, 3) if used else None,
             "cores_busy": round(used / self.wall_s, 2) if self.wall_s else None,
+            # CPU the rest of the machine used meanwhile (other work, PostgreSQL's
+            # background processes): a run on a busy machine shows it here
+            "other_cpu_s": round(max(0.0, self.machine_s - used), 3),
         }

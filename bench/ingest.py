@@ -94,6 +94,7 @@ def bench_ingest(db_url: str, work: Path, size, *, workers: int, do_profile: boo
     single = make_lanes(size.single_lanes, first=1000)
     warm = make_lanes(2, first=3000)
     spare = make_lanes(4, first=4000)
+    solo = make_lanes(8, first=4100)
     t = time.perf_counter()
     for lane in batched:
         fill_chain(lane, per_lane)
@@ -101,11 +102,13 @@ def bench_ingest(db_url: str, work: Path, size, *, workers: int, do_profile: boo
         fill_chain(lane, size.single_requests // size.single_lanes)
     for lane in warm + spare:
         fill_chain(lane, 1000)
+    for lane in solo:
+        fill_chain(lane, 100)
     made_s = time.perf_counter() - t
     count = per_lane * len(batched)
 
     prepare_database(db_url)
-    enrolled = enrol(db_url, batched + single + warm + spare)
+    enrolled = enrol(db_url, batched + single + warm + spare + solo)
     result = {
         "backend": db_url.split(":", 1)[0].split("+")[0],
         "server_workers": workers,
@@ -133,6 +136,10 @@ def bench_ingest(db_url: str, work: Path, size, *, workers: int, do_profile: boo
             with profile.Sampler(server.pid, out):
                 asyncio.run(post_all(server.url, lane_bodies(spare, BATCH), 4))
             result["profile_batched"] = profile.summarise(out)
+            out = work / f"profile-single-{result['backend']}.txt"
+            with profile.Sampler(server.pid, out):
+                asyncio.run(post_all(server.url, lane_bodies(solo, 1), 8))
+            result["profile_single"] = profile.summarise(out)
 
     if result["backend"] == "postgresql":
         result["reference"] = copy_reference(db_url)

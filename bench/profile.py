@@ -77,7 +77,7 @@ def summarise(path: Path, top: int = 15) -> dict:
             continue
         total += n
         # inclusive shares only for the product's own functions
-        for name in {_short(f) for f in frames if "/zhichao/" in f}:
+        for name in {_short(f) for f in frames if "zhichao/" in f}:
             inclusive[name] += n
         own[_short(frames[-1])] += n
     share = (lambda c: round(c / total, 3)) if total else (lambda c: 0)

@@ -1,6 +1,7 @@
 """Run the chosen benchmarks in order and gather their figures."""
 
 import logging
+import os
 import traceback
 from pathlib import Path
 
@@ -27,6 +28,7 @@ def run_suite(
     }
     for name in only:
         progress(f"{name} ...")
+        load = [round(x, 2) for x in os.getloadavg()]
         try:
             results[name] = _RUNNERS[name](
                 size, pg_url, work / name, workers, do_profile
@@ -37,6 +39,7 @@ def run_suite(
                 "error": f"{type(err).__name__}: {err}",
                 "trace": traceback.format_exc(limit=6),
             }
+        results[name]["load_average_at_start"] = load
         progress(f"{name} done")
     return results
 
