@@ -93,3 +93,41 @@ def photo_ref(
         "captured_at": "2026-06-18T06:06:30.520+08:00",
         "size": len(data),
     }
+
+
+def sign_chain(key, records: list[dict[str, Any]], prev_hash: str | None = None):
+    """Chain ``records`` (in order) from ``prev_hash`` and sign each with ``key``."""
+    from zhichao.chain import GENESIS_HASH, record_hash
+
+    prev = prev_hash or GENESIS_HASH
+    for record in records:
+        record["prev_hash"] = prev
+        record["signature"] = key.sign(record)
+        prev = record_hash(record)
+    return records
+
+
+def make_event(
+    seq: int,
+    event_type: str = "device_fault",
+    station: str = STATION,
+    lane: str = "01",
+    **fields: Any,
+) -> dict[str, Any]:
+    detected = DETECTED + timedelta(seconds=seq)
+    event = {
+        "schema_version": 1,
+        "record_id": record_id(station, lane, detected, seq),
+        "kind": "event",
+        "station_code": station,
+        "lane_no": lane,
+        "seq": seq,
+        "prev_hash": None,
+        "signature": None,
+        "event_type": event_type,
+        "detected_at": iso(detected),
+        "detail": {"device": "scale", "state": "fault"},
+        "flags": [],
+    }
+    event.update(fields)
+    return event

@@ -147,7 +147,7 @@ REJECTIONS = [
         _set(record_id="1405250001-01-20260617T220630Z-000001"),
         "record_id: ",
     ),
-    ("kind", _set(kind="event"), "kind: "),
+    ("kind", _set(kind="video"), "kind: "),
     ("schema", _set(schema_version=2), "schema_version: "),
     ("verdict", _set(verdict="maybe"), "verdict: "),
     ("station code", _set(station_code="14052500"), "station_code: "),

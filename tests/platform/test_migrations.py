@@ -15,6 +15,11 @@ TABLES = {
     "weighing_records",
     "photos",
     "record_photos",
+    "lane_keys",
+    "lane_events",
+    "alarms",
+    "station_status",
+    "station_heartbeats",
 }
 
 
@@ -28,7 +33,7 @@ def table_names(url):
 
 def test_upgrade_downgrade_upgrade(db_url):
     run_migrations(db_url)
-    assert current_revision(db_url) == "0001"
+    assert current_revision(db_url) == "0002"
     assert table_names(db_url) == TABLES
 
     downgrade(db_url, "base")
@@ -63,3 +68,27 @@ def test_record_indexes_exist(db_url):
     columns = {tuple(index["column_names"]) for index in indexes}
     assert {("detected_at",), ("station_id", "detected_at")} <= columns
     assert ("overloaded", "detected_at") in columns
+
+
+def test_upgrade_from_0001_keeps_records(db_url):
+    run_migrations(db_url, "0001")
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO stations (station_code, name, registered) "
+                    "VALUES ('1405250001', 'a', false)"
+                )
+            )
+        run_migrations(db_url)
+        with engine.connect() as conn:
+            heads = conn.execute(sa.text("SELECT count(*) FROM lanes")).scalar()
+        columns = {
+            c["name"] for c in sa.inspect(engine).get_columns("weighing_records")
+        }
+    finally:
+        engine.dispose()
+
+    assert heads == 0
+    assert {"verification", "record_hash", "content_hash"} <= columns

@@ -118,3 +118,38 @@ def test_live_row_appears_without_reload_then_record_page(browser_app, page):
         assert "pending upload" in page.locator("#photos").inner_text()
         page.goto(base + "/")
         assert "Live passes" in page.inner_text("h1")
+
+
+def test_enrol_page_then_alarm_page(browser_app, page):
+    from zhichao.chain import Enrolment, StationKey
+
+    key = StationKey.generate()
+    code = Enrolment("1405250001", "01", key.public_key).code
+    with live_server(browser_app) as base, httpx.Client(base_url=base) as http:
+        page.goto(base + "/enrol")
+        page.fill("#enrol-code", "ZC1.1405250001.01.abc.123456")
+        page.click("#enrol-preview-button")
+        assert "备案码无效" in page.locator("#enrol-error").inner_text()
+        assert "check digits" in page.locator("#enrol-error").inner_text()
+
+        page.fill("#enrol-code", code)
+        page.click("#enrol-preview-button")
+        assert page.locator("#preview-station").inner_text() == "1405250001"
+        assert page.locator("#preview-lane").inner_text() == "01"
+        fingerprint = page.locator("#preview-fingerprint").inner_text()
+        page.click("#enrol-confirm")
+        assert fingerprint in page.locator("#enrol-done").inner_text()
+        assert fingerprint in page.locator("#lane-keys").inner_text()
+        page.screenshot(path=str(SCREENSHOTS / "platform-enrol.png"), full_page=True)
+
+        unsigned = make_record(seq=1)  # the lane is enrolled: no signature is bad
+        http.post("/api/v1/records", json={"records": [unsigned]})
+        page.goto(base + "/")
+        assert page.locator("#count-alarms").inner_text() == "1"
+        page.click("text=告警 >> nth=0")
+        page.wait_for_url("**/alarms")
+        row = page.locator("tr.alarm").first
+        assert "签名无效" in row.inner_text()
+        row.locator("a").click()
+        page.wait_for_url(f"**/records/{unsigned['record_id']}")
+        assert "签名无效" in page.locator("#verification").inner_text()

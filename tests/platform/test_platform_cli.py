@@ -11,8 +11,8 @@ def test_db_upgrade_and_downgrade(db_url):
 
     up = runner.invoke(main, ["platform", "db", "upgrade", "--database-url", db_url])
     assert up.exit_code == 0, up.output
-    assert "0001" in up.output
-    assert current_revision(db_url) == "0001"
+    assert "0002" in up.output
+    assert current_revision(db_url) == "0002"
 
     down = runner.invoke(
         main, ["platform", "db", "downgrade", "base", "--database-url", db_url]

@@ -6,12 +6,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from zhichao.platform.api import photos, records
+from zhichao.platform.api import heartbeats, photos, records
 from zhichao.platform.api.errors import install_error_handler
 from zhichao.platform.db import make_engine, make_sessionmaker
 from zhichao.platform.evidence import open_evidence_store
 from zhichao.platform.settings import PlatformSettings, load_settings
-from zhichao.platform.web import pages
+from zhichao.platform.web import chain_pages, pages
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ def create_app(settings: PlatformSettings | None = None) -> FastAPI:
     install_error_handler(app)
     app.include_router(records.router)
     app.include_router(photos.router)
+    app.include_router(heartbeats.router)
     app.include_router(pages.router)
+    app.include_router(chain_pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app

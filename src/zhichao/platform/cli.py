@@ -94,3 +94,44 @@ def downgrade(revision, database_url, config_file) -> None:
     settings = _settings(config_file, database_url=database_url)
     run_downgrade(settings.database_url, revision)
     click.echo(f"database at revision {current_revision(settings.database_url)}")
+
+
+@platform.command("enroll-station")
+@click.argument("code")
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Replace the lane's enrolled key (a replaced station computer).",
+)
+@database_url_option
+@config_option
+def enroll_station(code, replace, database_url, config_file) -> None:
+    """Enrol a lane's key from its enrolment code (ZC1.…, from `station init`)."""
+    from zhichao.chain import ChainError, Enrolment
+    from zhichao.platform.db import make_engine, make_sessionmaker, session_scope
+    from zhichao.platform.registry import EnrolmentError, enrol_lane
+
+    settings = _settings(config_file, database_url=database_url)
+    try:
+        enrolment = Enrolment.parse(code)
+    except ChainError as err:
+        raise click.UsageError(f"bad enrolment code: {err}") from err
+
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            result = enrol_lane(session, enrolment, replace=replace, via="cli")
+            fingerprint = result.key.fingerprint
+            old = result.replaced.fingerprint if result.replaced else None
+    except EnrolmentError as err:
+        raise click.ClickException(str(err)) from err
+    finally:
+        engine.dispose()
+
+    lane = f"{enrolment.station_code}-{enrolment.lane_no}"
+    if result.already:
+        click.echo(f"lane {lane} is enrolled already with key {fingerprint}")
+    elif old:
+        click.echo(f"lane {lane}: key {old} replaced by {fingerprint}")
+    else:
+        click.echo(f"lane {lane} enrolled, key {fingerprint}")

@@ -7,7 +7,14 @@
 - ``weighing_records``: one row per weighing pass, every field of the record in
   ``docs/protocol.md`` as a column, plus when it arrived and the record as sent;
 - ``photos``: evidence photos whose bytes have arrived;
-- ``record_photos``: the photos a record references, which may not have arrived.
+- ``record_photos``: the photos a record references, which may not have arrived;
+- ``lane_keys``: the public keys enrolled per lane; a replaced key stays, to
+  verify the records it signed;
+- ``lane_events``: event records (``kind`` = ``event``), in the same per-lane
+  chain as the passes in ``weighing_records``;
+- ``alarms``: what chain verification found (gap, fork, bad signature, replay);
+- ``station_status`` and ``station_heartbeats``: the latest heartbeat of each
+  station and a bounded history of them.
 """
 
 from datetime import datetime
@@ -61,6 +68,9 @@ class Lane(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id"))
     lane_no: Mapped[str] = mapped_column(sa.String(2))
+    # the chain head: the highest seq stored in good standing, and its hash
+    head_seq: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    head_hash: Mapped[str | None] = mapped_column(sa.String(64))
 
     station: Mapped[Station] = relationship(back_populates="lanes")
 
@@ -74,6 +84,7 @@ class WeighingRecord(Base):
         sa.Index(
             "ix_weighing_records_overloaded_detected", "overloaded", "detected_at"
         ),
+        sa.Index("ix_weighing_records_lane_seq", "lane_id", "seq"),
     )
 
     # arrival order; the live list's cursor
@@ -114,6 +125,11 @@ class WeighingRecord(Base):
     video: Mapped[dict[str, Any] | None]
     received_at: Mapped[datetime]
     raw: Mapped[dict[str, Any]]
+    record_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    content_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    verification: Mapped[str] = mapped_column(
+        sa.String(16), default="unsigned", index=True
+    )
 
     station: Mapped[Station] = relationship()
     lane: Mapped[Lane] = relationship()
@@ -151,3 +167,101 @@ class RecordPhoto(Base):
     photo: Mapped[Photo | None] = relationship(
         primaryjoin="foreign(RecordPhoto.sha256) == Photo.sha256", viewonly=True
     )
+
+
+class LaneKey(Base):
+    """A lane's enrolled public key (Ed25519); ``replaced_at`` ends its use."""
+
+    __tablename__ = "lane_keys"
+    __table_args__ = (sa.Index("ix_lane_keys_station_lane", "station_code", "lane_no"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lane_id: Mapped[int] = mapped_column(sa.ForeignKey("lanes.id"))
+    station_code: Mapped[str] = mapped_column(sa.String(10))
+    lane_no: Mapped[str] = mapped_column(sa.String(2))
+    public_key: Mapped[str] = mapped_column(sa.String(64))
+    fingerprint: Mapped[str] = mapped_column(sa.String(32))
+    enrolled_at: Mapped[datetime]
+    enrolled_via: Mapped[str] = mapped_column(sa.String(16))
+    replaced_at: Mapped[datetime | None]
+
+
+class LaneEvent(Base):
+    """An event record (事件记录): device fault, operator action, and the like."""
+
+    __tablename__ = "lane_events"
+    __table_args__ = (sa.Index("ix_lane_events_lane_seq", "lane_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    record_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    schema_version: Mapped[int]
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id"))
+    lane_id: Mapped[int] = mapped_column(sa.ForeignKey("lanes.id"))
+    station_code: Mapped[str] = mapped_column(sa.String(10))
+    lane_no: Mapped[str] = mapped_column(sa.String(2))
+    seq: Mapped[int] = mapped_column(sa.BigInteger)
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(128))
+    signature: Mapped[str | None] = mapped_column(sa.Text)
+    event_type: Mapped[str] = mapped_column(sa.String(64), index=True)
+    detected_at: Mapped[datetime] = mapped_column(index=True)
+    detail: Mapped[dict[str, Any]]
+    flags: Mapped[list[str]] = mapped_column(sa.JSON)
+    received_at: Mapped[datetime]
+    raw: Mapped[dict[str, Any]]
+    record_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    content_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    verification: Mapped[str] = mapped_column(
+        sa.String(16), default="unsigned", index=True
+    )
+
+    station: Mapped[Station] = relationship()
+
+
+class Alarm(Base):
+    """What chain verification found about one record (告警)."""
+
+    __tablename__ = "alarms"
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(32), index=True)
+    station_code: Mapped[str] = mapped_column(sa.String(10))
+    lane_no: Mapped[str] = mapped_column(sa.String(2))
+    seq: Mapped[int | None] = mapped_column(sa.BigInteger)
+    record_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    message: Mapped[str] = mapped_column(sa.Text)
+    detail: Mapped[dict[str, Any]]
+    raised_at: Mapped[datetime]
+
+
+class StationStatus(Base):
+    """A station's latest heartbeat (心跳), one row per station."""
+
+    __tablename__ = "station_status"
+
+    station_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("stations.id"), primary_key=True
+    )
+    received_at: Mapped[datetime]
+    sent_at: Mapped[datetime]
+    clock: Mapped[datetime]
+    skew_ms: Mapped[int] = mapped_column(sa.BigInteger)
+    software_version: Mapped[str] = mapped_column(sa.String(64))
+    queue_records: Mapped[int] = mapped_column(sa.BigInteger)
+    queue_photos: Mapped[int] = mapped_column(sa.BigInteger)
+    disk_free_bytes: Mapped[int] = mapped_column(sa.BigInteger)
+    lanes: Mapped[list[Any]] = mapped_column(sa.JSON)
+
+    station: Mapped[Station] = relationship()
+
+
+class StationHeartbeat(Base):
+    """One heartbeat as it arrived; the oldest are pruned past a bound."""
+
+    __tablename__ = "station_heartbeats"
+    __table_args__ = (sa.Index("ix_station_heartbeats_station", "station_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id"))
+    received_at: Mapped[datetime]
+    skew_ms: Mapped[int] = mapped_column(sa.BigInteger)
+    raw: Mapped[dict[str, Any]]

@@ -34,4 +34,5 @@ def live_item(record: WeighingRecord) -> dict[str, Any]:
         "overloaded": record.overloaded,
         "verdict": record.verdict,
         "flags": list(record.flags or []),
+        "verification": record.verification,
     }

@@ -132,6 +132,36 @@ class RecordIn(BaseModel):
         return self
 
 
+class EventIn(BaseModel):
+    """One event record (事件记录), ``kind`` = ``event``, in the lane's chain."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    schema_version: Literal[1]
+    record_id: RecordId
+    kind: Literal["event"]
+    station_code: Annotated[StrictStr, Field(pattern=r"^\d{10}$")]
+    lane_no: Annotated[StrictStr, Field(pattern=r"^\d{2}$")]
+    seq: Annotated[StrictInt, Field(ge=1, le=MAX_SEQ)]
+    prev_hash: Annotated[StrictStr, Field(max_length=128)] | None = None
+    signature: StrictStr | None = None
+    event_type: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    detected_at: Instant
+    detail: dict[str, Any]
+    flags: list[Label] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "EventIn":
+        expected_id = expected_record_id(self)
+        if self.record_id != expected_id:
+            raise PydanticCustomError(
+                "inconsistent",
+                "record_id: does not match station_code, lane_no, detected_at "
+                f"and seq (expected {expected_id})",
+            )
+        return self
+
+
 def expected_rate_pct(over_kg: int, limit_kg: int) -> Decimal:
     """超限率 in percent, rounded half up to two decimals."""
     return (Decimal(over_kg) * 100 / Decimal(limit_kg)).quantize(
@@ -139,7 +169,7 @@ def expected_rate_pct(over_kg: int, limit_kg: int) -> Decimal:
     )
 
 
-def expected_record_id(record: RecordIn) -> str:
+def expected_record_id(record: "RecordIn | EventIn") -> str:
     stamp = record.detected_at.strftime("%Y%m%dT%H%M%SZ")
     return f"{record.station_code}-{record.lane_no}-{stamp}-{record.seq:06d}"
 
@@ -172,12 +202,18 @@ def consistency_problem(record: RecordIn) -> str | None:
     return None
 
 
-def validate_record(data: Any) -> tuple[RecordIn | None, str | None]:
-    """Validate one uploaded record: ``(record, None)`` or ``(None, reason)``."""
+def validate_record(
+    data: Any,
+) -> tuple[RecordIn | EventIn | None, str | None]:
+    """Validate one uploaded record: ``(record, None)`` or ``(None, reason)``.
+
+    A ``kind`` of ``event`` is validated as an event, anything else as a pass.
+    """
     if not isinstance(data, dict):
         return None, "record: must be a JSON object"
+    model = EventIn if data.get("kind") == "event" else RecordIn
     try:
-        return RecordIn.model_validate(data), None
+        return model.model_validate(data), None
     except ValidationError as err:
         return None, describe_errors(err)
 
@@ -214,3 +250,53 @@ def _reason(item: dict[str, Any], field: str) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
     return message[:1].lower() + message[1:]
+
+
+# -- heartbeats (docs/protocol.md "Heartbeats") ----------------------------
+
+
+class DeviceState(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: Annotated[StrictStr, Field(min_length=1, max_length=100)]
+    kind: Annotated[StrictStr, Field(max_length=50)]
+    state: Literal["ok", "fault", "unknown"]
+    since: Instant | None = None
+    detail: Annotated[StrictStr, Field(max_length=500)] | None = None
+
+
+class LaneHealth(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    lane_no: Annotated[StrictStr, Field(pattern=r"^\d{2}$")]
+    devices: list[DeviceState]
+
+
+class QueueDepth(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    records: Annotated[StrictInt, Field(ge=0)]
+    photos: Annotated[StrictInt, Field(ge=0)]
+
+
+class HeartbeatIn(BaseModel):
+    """A station's heartbeat (心跳): telemetry, neither signed nor chained."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    station_code: Annotated[StrictStr, Field(pattern=r"^\d{10}$")]
+    sent_at: Instant
+    software_version: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    clock: Instant
+    queue: QueueDepth
+    disk_free_bytes: Annotated[StrictInt, Field(ge=0)]
+    lanes: list[LaneHealth]
+
+
+def validate_heartbeat(data: Any) -> tuple[HeartbeatIn | None, str | None]:
+    if not isinstance(data, dict):
+        return None, "heartbeat: must be a JSON object"
+    try:
+        return HeartbeatIn.model_validate(data), None
+    except ValidationError as err:
+        return None, describe_errors(err)

@@ -1,8 +1,13 @@
-"""Business rules of the platform: ingest, station registry, live queries."""
+"""Business rules of the platform: ingest, station registry, live queries.
+
+Chain verification of an ingested batch is in ``chain_store`` (loading and
+writing) and ``verification`` (the rules); enrolment, alarms and heartbeats
+in ``registry``.
+"""
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
@@ -11,14 +16,19 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
+from zhichao.platform import chain_store as chain
 from zhichao.platform.models import (
+    Alarm,
     Lane,
+    LaneEvent,
+    LaneKey,
     RecordPhoto,
     SourceUnit,
     Station,
     WeighingRecord,
 )
-from zhichao.platform.schemas import PhotoRef, RecordIn, validate_record
+from zhichao.platform.schemas import EventIn, RecordIn, validate_record
+from zhichao.platform.verification import AlarmKind, LaneKeyInfo, Verification
 from zhichao.timeutil import SHANGHAI, utcnow
 
 logger = logging.getLogger(__name__)
@@ -30,6 +40,7 @@ class IngestStatus(StrEnum):
     STORED = "stored"
     DUPLICATE = "duplicate"
     REJECTED = "rejected"
+    REFUSED = "refused"  # lane not enrolled; the station retries later
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,7 @@ class IngestResult:
     record_id: str | None
     status: IngestStatus
     error: str | None = None
+    verification: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         answer: dict[str, Any] = {
@@ -45,27 +57,40 @@ class IngestResult:
         }
         if self.error is not None:
             answer["error"] = self.error
+        if self.verification is not None:
+            answer["verification"] = self.verification
         return answer
 
 
 @dataclass(frozen=True)
 class _Checked:
     raw: Any
-    record: RecordIn | None
+    record: RecordIn | EventIn | None
     error: str | None
+
+
+@dataclass
+class _BatchOutcome:
+    stored: dict[str, str] = field(default_factory=dict)  # record_id -> status
+    refused: dict[str, str] = field(default_factory=dict)  # record_id -> error
+    changed: dict[str, str] = field(default_factory=dict)  # same id, new content
 
 
 def ingest_batch(
     factory: sessionmaker[Session],
     items: Sequence[Any],
     received_at: datetime | None = None,
+    require_enrolment: bool = False,
 ) -> list[IngestResult]:
-    """Validate and store a batch in one transaction, committed before returning.
+    """Validate, verify and store a batch in one transaction, committed first.
 
     Results are in the order of ``items``. A record whose id is already stored,
     or appears earlier in the same batch, is a duplicate. When another upload
     stores some of the same ids at the same moment, the unique constraint stops
     the second insert; the batch is then retried and those ids become duplicates.
+    With ``require_enrolment`` a record of a lane with no enrolled key is
+    refused (not stored); without it, it is stored as ``unsigned`` or
+    ``unenrolled``.
     """
     checked = [_Checked(item, *validate_record(item)) for item in items]
     received_at = received_at or utcnow()
@@ -73,65 +98,135 @@ def ingest_batch(
     for attempt in range(1, INGEST_ATTEMPTS + 1):
         try:
             with factory() as session, session.begin():
-                stored = _store_new(session, checked, received_at)
+                outcome = _store_new(session, checked, received_at, require_enrolment)
             break
         except IntegrityError:
             if attempt == INGEST_ATTEMPTS:
                 raise
             logger.info("concurrent upload of the same records; retry %s", attempt)
 
-    results = _results(checked, stored)
+    results = _results(checked, outcome)
     _log_batch(results)
     return results
 
 
 def _store_new(
-    session: Session, checked: list[_Checked], received_at: datetime
-) -> set[str]:
-    """Insert the valid records not stored yet; returns the ids inserted."""
+    session: Session,
+    checked: list[_Checked],
+    received_at: datetime,
+    require_enrolment: bool,
+) -> _BatchOutcome:
+    """Verify and insert the valid records not stored yet."""
+    outcome = _BatchOutcome()
     candidates: dict[str, _Checked] = {}
     for item in checked:
         if item.record is not None:
             candidates.setdefault(item.record.record_id, item)
     if not candidates:
-        return set()
+        return outcome
 
     existing = _stored_raw(session, candidates)
-    _warn_on_changed_copies(candidates, existing)
+    outcome.changed = _changed_copies(session, candidates, existing, received_at)
     new = [item.record for rid, item in candidates.items() if rid not in existing]
+    keys = _lane_keys(session, {(r.station_code, r.lane_no) for r in new})
+    if require_enrolment:
+        new = _refuse_unenrolled(new, keys, outcome)
     if not new:
-        return set()
+        return outcome
 
     lanes = _ensure_lanes(session, {(r.station_code, r.lane_no) for r in new})
     raw_by_id = {rid: item.raw for rid, item in candidates.items()}
-    rows = [_record_row(r, lanes, raw_by_id[r.record_id], received_at) for r in new]
-    session.execute(sa.insert(WeighingRecord), rows)
-    photo_rows = [_photo_row(r.record_id, photo) for r in new for photo in r.photos]
-    if photo_rows:
-        session.execute(sa.insert(RecordPhoto), photo_rows)
-    return {r.record_id for r in new}
+    outcome.stored = chain.store_records(
+        session, new, raw_by_id, lanes, keys, received_at
+    )
+    return outcome
 
 
 def _stored_raw(session: Session, candidates: dict[str, _Checked]) -> dict[str, Any]:
-    rows = session.execute(
-        sa.select(WeighingRecord.record_id, WeighingRecord.raw).where(
-            WeighingRecord.record_id.in_(list(candidates))
+    ids = list(candidates)
+    found: dict[str, Any] = {}
+    for model in (WeighingRecord, LaneEvent):
+        rows = session.execute(
+            sa.select(model.record_id, model.raw).where(model.record_id.in_(ids))
         )
-    )
-    return {record_id: raw for record_id, raw in rows}
+        found.update(dict(rows.all()))
+    return found
 
 
-def _warn_on_changed_copies(candidates: dict[str, _Checked], stored: dict[str, Any]):
-    """A retry must repeat the record exactly; a changed copy may be tampering."""
+def _changed_copies(
+    session: Session,
+    candidates: dict[str, _Checked],
+    stored: dict[str, Any],
+    received_at: datetime,
+) -> dict[str, str]:
+    """A retry must repeat the record exactly; a changed copy is a fork alarm.
+
+    The first copy stays the record; the changed copy is kept in the alarm.
+    """
+    changed = {}
     for record_id, raw in stored.items():
-        if candidates[record_id].raw != raw:
-            logger.warning(
-                "record %s sent again with different content; the first copy is kept",
-                record_id,
+        sent = candidates[record_id]
+        if sent.raw == raw:
+            continue
+        logger.warning(
+            "record %s sent again with different content; the first copy is kept",
+            record_id,
+        )
+        record = sent.record
+        session.add(
+            Alarm(
+                kind=str(AlarmKind.CHAIN_FORK),
+                station_code=record.station_code,
+                lane_no=record.lane_no,
+                seq=record.seq,
+                record_id=record_id,
+                message=f"record {record_id} sent again with different content",
+                detail={"sent_copy": sent.raw},
+                raised_at=received_at,
             )
+        )
+        changed[record_id] = str(Verification.FORK)
+    return changed
 
 
-def _results(checked: list[_Checked], stored: set[str]) -> list[IngestResult]:
+def _lane_keys(
+    session: Session, lanes: set[tuple[str, str]]
+) -> dict[tuple[str, str], list[LaneKeyInfo]]:
+    """The enrolled keys (current and replaced) of each lane that has any."""
+    if not lanes:
+        return {}
+    rows = session.execute(
+        sa.select(
+            LaneKey.station_code,
+            LaneKey.lane_no,
+            LaneKey.public_key,
+            LaneKey.replaced_at,
+        )
+        .where(LaneKey.station_code.in_({code for code, _ in lanes}))
+        .order_by(LaneKey.id.desc())
+    )
+    keys: dict[tuple[str, str], list[LaneKeyInfo]] = {}
+    for code, lane_no, public_key, replaced_at in rows:
+        if (code, lane_no) in lanes:
+            keys.setdefault((code, lane_no), []).append(
+                LaneKeyInfo(public_key, replaced_at)
+            )
+    return keys
+
+
+def _refuse_unenrolled(new, keys, outcome: _BatchOutcome) -> list:
+    kept = []
+    for record in new:
+        if (record.station_code, record.lane_no) in keys:
+            kept.append(record)
+        else:
+            outcome.refused[record.record_id] = (
+                f"lane {record.station_code}-{record.lane_no} is not enrolled"
+            )
+    return kept
+
+
+def _results(checked: list[_Checked], outcome: _BatchOutcome) -> list[IngestResult]:
     results = []
     answered: set[str] = set()
     for item in checked:
@@ -143,10 +238,16 @@ def _results(checked: list[_Checked], stored: set[str]) -> list[IngestResult]:
             )
             continue
         rid = item.record.record_id
-        fresh = rid in stored and rid not in answered
+        if rid in outcome.refused:
+            results.append(
+                IngestResult(rid, IngestStatus.REFUSED, outcome.refused[rid])
+            )
+            continue
+        fresh = rid in outcome.stored and rid not in answered
         answered.add(rid)
         status = IngestStatus.STORED if fresh else IngestStatus.DUPLICATE
-        results.append(IngestResult(rid, status))
+        verification = outcome.stored.get(rid) if fresh else outcome.changed.get(rid)
+        results.append(IngestResult(rid, status, verification=verification))
     return results
 
 
@@ -162,11 +263,12 @@ def _log_batch(results: list[IngestResult]) -> None:
         if result.status is IngestStatus.REJECTED:
             logger.warning("rejected record %s: %s", result.record_id, result.error)
     logger.info(
-        "batch of %s: %s stored, %s duplicate, %s rejected",
+        "batch of %s: %s stored, %s duplicate, %s rejected, %s refused",
         len(results),
         counts[IngestStatus.STORED],
         counts[IngestStatus.DUPLICATE],
         counts[IngestStatus.REJECTED],
+        counts[IngestStatus.REFUSED],
     )
 
 
@@ -211,24 +313,6 @@ def _ensure_stations(session: Session, codes: set[str]) -> dict[str, int]:
         found[code] = station.id
         logger.info("station %s first seen; created unregistered", code)
     return found
-
-
-def _record_row(
-    record: RecordIn,
-    lanes: dict[tuple[str, str], tuple[int, int]],
-    raw: dict[str, Any],
-    received_at: datetime,
-) -> dict[str, Any]:
-    station_id, lane_id = lanes[(record.station_code, record.lane_no)]
-    row = record.model_dump(exclude={"photos"})
-    row["front_plate_color"] = str(record.front_plate_color)
-    row["rear_plate_color"] = str(record.rear_plate_color)
-    row.update(station_id=station_id, lane_id=lane_id, received_at=received_at, raw=raw)
-    return row
-
-
-def _photo_row(record_id: str, photo: PhotoRef) -> dict[str, Any]:
-    return {"record_id": record_id, **photo.model_dump()}
 
 
 def register_station(

@@ -56,6 +56,16 @@ class PlatformSettings(BaseSettings):
     live_page_size: int = Field(50, ge=1, le=500)
     poll_interval_ms: int = Field(2000, ge=200)
     default_lang: Literal["zh", "en"] = "zh"
+    require_enrolment: bool = Field(
+        False, description="refuse records of lanes with no enrolled key"
+    )
+    heartbeat_offline_s: int = Field(
+        90, ge=1, description="a station silent this long is shown offline"
+    )
+    heartbeat_history: int = Field(
+        2880, ge=1, description="heartbeats kept per station (oldest pruned)"
+    )
+    alarm_page_size: int = Field(100, ge=1, le=1000)
 
     # the evidence store: files under evidence_dir, or an S3-compatible bucket
     evidence_backend: Literal["file", "s3"] = Field(

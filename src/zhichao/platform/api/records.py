@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from zhichao.platform import services
+from zhichao.platform import registry, services
 from zhichao.platform.api.deps import (
     get_session,
     get_session_factory,
@@ -78,7 +78,12 @@ async def post_records(
     body = await read_body(request, settings.max_batch_bytes)
     items = parse_batch(body, settings.max_batch_records)
 
-    results = await run_in_threadpool(services.ingest_batch, factory, items)
+    results = await run_in_threadpool(
+        services.ingest_batch,
+        factory,
+        items,
+        require_enrolment=settings.require_enrolment,
+    )
 
     return {
         "server_time": iso_utc(utcnow()),
@@ -140,5 +145,6 @@ def list_records(
         "cursor": cursor,
         "records": [live_item(record) for record in records],
         "today": {"passes": counts.passes, "overloaded": counts.overloaded},
+        "alarms": registry.alarm_count(session),
         "server_time": iso_utc(utcnow()),
     }

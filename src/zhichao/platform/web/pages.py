@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from zhichao.platform import services
+from zhichao.platform import registry, services
 from zhichao.platform.api.deps import get_session, get_settings
 from zhichao.platform.api.errors import ApiError
 from zhichao.platform.present import live_item
@@ -45,11 +45,13 @@ def format_pct(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}%"
 
 
-def render(request: Request, name: str, context: dict[str, Any]) -> Response:
+def render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
     """Render a page; remember an explicit ``?lang=`` choice in a cookie."""
     templates: Jinja2Templates = request.app.state.templates
     response = templates.TemplateResponse(
-        request, name, page_context(request) | context
+        request, name, page_context(request) | context, status_code=status_code
     )
     wanted = request.query_params.get("lang")
     if wanted in LANGS:
@@ -73,6 +75,7 @@ def live_page(
         {
             "items": [live_item(record) for record in records],
             "counts": counts,
+            "alarm_count": registry.alarm_count(session),
             "cursor": records[0].id if records else 0,
             "poll_interval_ms": settings.poll_interval_ms,
             "page_size": settings.live_page_size,
@@ -88,12 +91,20 @@ def record_page(
 ) -> Response:
     record = services.get_record(session, record_id)
     if record is None:
-        raise ApiError(404, "not_found", f"no record {record_id} on this platform")
+        event = registry.get_event(session, record_id)
+        if event is None:
+            raise ApiError(404, "not_found", f"no record {record_id} on this platform")
+        return render(
+            request,
+            "event.html",
+            {"record": event, "alarms": registry.alarms_of(session, record_id)},
+        )
     return render(
         request,
         "record.html",
         {
             "record": record,
+            "alarms": registry.alarms_of(session, record_id),
             "item": live_item(record),
             "reweighed_by": services.reweighed_by(session, record_id),
             "reweigh_target_known": _known(session, record.reweigh_of),

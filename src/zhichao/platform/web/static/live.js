@@ -87,6 +87,9 @@
     if (answer.cursor !== null && answer.cursor !== undefined) { cursor = Math.max(cursor, answer.cursor); }
     document.getElementById("count-passes").textContent = answer.today.passes;
     document.getElementById("count-overloaded").textContent = answer.today.overloaded;
+    if (answer.alarms !== undefined) {
+      document.getElementById("count-alarms").textContent = answer.alarms;
+    }
     document.getElementById("live-empty").hidden = rows.children.length > 0;
   }
 

@@ -1,0 +1,93 @@
+"""Pages of the evidence chain: lane enrolment, alarms, stations, event records."""
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session, sessionmaker
+
+from zhichao.chain import ChainError, Enrolment, key_fingerprint
+from zhichao.platform import registry
+from zhichao.platform.api.deps import get_session, get_session_factory, get_settings
+from zhichao.platform.db import session_scope
+from zhichao.platform.settings import PlatformSettings
+from zhichao.platform.web.pages import render
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(include_in_schema=False)
+MAX_CODE_LENGTH = 200
+
+
+@router.get("/enrol", response_class=HTMLResponse)
+def enrol_page(
+    request: Request, session: Annotated[Session, Depends(get_session)]
+) -> Response:
+    return render(request, "enrol.html", _enrol_context(session))
+
+
+@router.post("/enrol", response_class=HTMLResponse)
+async def enrol_submit(
+    request: Request,
+    factory: Annotated[sessionmaker[Session], Depends(get_session_factory)],
+) -> Response:
+    """Step 1 (``action=preview``): parse and show; step 2 (``confirm``): enrol."""
+    form = await request.form()
+    code = str(form.get("code", "")).strip()[:MAX_CODE_LENGTH]
+    action = form.get("action", "preview")
+    replace = form.get("replace") == "1"
+    with session_scope(factory) as session:
+        context = _enrol_context(session) | {"code": code}
+        try:
+            enrolment = Enrolment.parse(code)
+        except ChainError as err:
+            return render(request, "enrol.html", context | {"error": str(err)}, 400)
+        current = registry.active_key(
+            session, enrolment.station_code, enrolment.lane_no
+        )
+        context |= {
+            "enrolment": enrolment,
+            "fingerprint": key_fingerprint(enrolment.public_key),
+            "current": current,
+        }
+        if action != "confirm":
+            return render(request, "enrol.html", context)
+        try:
+            result = registry.enrol_lane(session, enrolment, replace=replace, via="web")
+        except registry.EnrolmentError as err:
+            return render(request, "enrol.html", context | {"error": str(err)}, 409)
+        context |= {"done": result, "keys": registry.lane_keys(session)}
+        return render(request, "enrol.html", context)
+
+
+def _enrol_context(session: Session) -> dict:
+    return {"keys": registry.lane_keys(session), "code": ""}
+
+
+@router.get("/alarms", response_class=HTMLResponse)
+def alarms_page(
+    request: Request,
+    session: Annotated[Session, Depends(get_session)],
+    settings: Annotated[PlatformSettings, Depends(get_settings)],
+) -> Response:
+    alarms = registry.latest_alarms(session, settings.alarm_page_size)
+    return render(
+        request,
+        "alarms.html",
+        {"alarms": alarms, "total": registry.alarm_count(session)},
+    )
+
+
+@router.get("/stations", response_class=HTMLResponse)
+def stations_page(
+    request: Request,
+    session: Annotated[Session, Depends(get_session)],
+    settings: Annotated[PlatformSettings, Depends(get_settings)],
+) -> Response:
+    views = registry.station_views(session, settings.heartbeat_offline_s)
+    return render(
+        request,
+        "stations.html",
+        {"views": views, "offline_after_s": settings.heartbeat_offline_s},
+    )

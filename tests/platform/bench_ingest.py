@@ -1,0 +1,114 @@
+"""Measure in-process ingest of signed, chained records: prints records/s.
+
+Not a test (it asserts nothing about time). Run it against PostgreSQL or SQLite:
+
+    .venv/bin/python tests/platform/bench_ingest.py --database-url URL
+    .venv/bin/python tests/platform/bench_ingest.py --records 20000 --enrol
+
+Without ``--database-url`` it uses ``ZHICHAO_TEST_PG_URL`` to create and drop a
+throw-away database, or a temporary SQLite file when that is not set.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from platform_factories import make_record  # noqa: E402
+
+from zhichao.chain import GENESIS_HASH, StationKey, record_hash  # noqa: E402
+from zhichao.platform import services  # noqa: E402
+from zhichao.platform.db import make_engine, make_sessionmaker  # noqa: E402
+from zhichao.platform.migrations import run_migrations  # noqa: E402
+
+BATCH = 500
+
+
+def signed_chain(key: StationKey, count: int, lanes: int) -> list[dict]:
+    """``count`` signed records spread over ``lanes`` lanes, each lane chained."""
+    heads = {f"{n:02d}": (0, GENESIS_HASH) for n in range(1, lanes + 1)}
+    records = []
+    for index in range(count):
+        lane = f"{index % lanes + 1:02d}"
+        seq, prev = heads[lane]
+        record = make_record(seq=seq + 1, lane=lane, prev_hash=prev)
+        record["signature"] = key.sign(record)
+        heads[lane] = (seq + 1, record_hash(record))
+        records.append(record)
+    return records
+
+
+@contextmanager
+def database(url: str | None):
+    if url:
+        yield url
+        return
+    base = os.environ.get("ZHICHAO_TEST_PG_URL")
+    if not base:
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{folder}/bench.db"
+        return
+    name = "bench_" + uuid.uuid4().hex[:10]
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def enrol(factory, key: StationKey, lanes: int) -> None:
+    enrol_lane = getattr(services, "enrol_lane", None)
+    if enrol_lane is None:  # a platform without enrolment
+        return
+    from zhichao.chain import Enrolment
+
+    with factory() as session, session.begin():
+        for n in range(1, lanes + 1):
+            enrol_lane(session, Enrolment("1405250001", f"{n:02d}", key.public_key))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url")
+    parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--lanes", type=int, default=2)
+    parser.add_argument("--enrol", action="store_true", help="enrol the lanes first")
+    args = parser.parse_args()
+
+    key = StationKey.generate()
+    records = signed_chain(key, args.records, args.lanes)
+    with database(args.database_url) as url:
+        run_migrations(url)
+        engine = make_engine(url)
+        factory = make_sessionmaker(engine)
+        if args.enrol:
+            enrol(factory, key, args.lanes)
+        started = time.perf_counter()
+        cpu = time.process_time()
+        for start in range(0, len(records), BATCH):
+            services.ingest_batch(factory, records[start : start + BATCH])
+        elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+        engine.dispose()
+    backend = url.split(":", 1)[0]
+    print(
+        f"{backend}: {args.records} records in {elapsed:.2f} s = "
+        f"{args.records / elapsed:,.0f} records/s "
+        f"(this process used {cpu / elapsed:.0%} of one core)"
+    )
+
+
+if __name__ == "__main__":
+    main()
