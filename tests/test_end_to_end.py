@@ -121,7 +121,7 @@ async def test_bad_device_input_is_counted_and_the_lane_keeps_running(
     lane_and_platform,
 ):
     lane, platform = lane_and_platform
-    reader = lane.runtime.readers[0]
+    reader = lane.runtime.scale_reader
 
     lane.indicator.inject(b"\x02+0\xff\xfe garbage \x00\x01")
     lane.indicator.inject_bad_checksum()

@@ -171,9 +171,14 @@ async def start_lane(
                     "lane_no": "01",
                     "scale": {"port": pty_path, "protocol": "xk3190-tf0"},
                     "cameras": {"front": "front", "rear": "rear"},
-                    "axle": {"port": axles.port},
-                    "display": {"port": display.port},
-                    "barrier": {"port": relay.port, "coil": 0, "pulse_s": 1.0},
+                    "axle": {"host": "127.0.0.1", "port": axles.port},
+                    "display": {"host": "127.0.0.1", "port": display.port},
+                    "barrier": {
+                        "host": "127.0.0.1",
+                        "port": relay.port,
+                        "open_coil": 0,
+                        "pulse_s": 1.0,
+                    },
                 }
             ],
         }

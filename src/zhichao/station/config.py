@@ -6,7 +6,7 @@ An example is ``docs/station.example.toml``; every key is documented in
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -27,6 +27,7 @@ class ScaleSettings(_Section):
     protocol: str = "xk3190-tf0"
     unit: Literal["kg", "t"] = "kg"
     baudrate: int = Field(default=9600, ge=300, le=115200)
+    options: dict[str, Any] = {}  # protocol options (docs/devices.md)
 
 
 class StabilitySettings(_Section):
@@ -37,15 +38,34 @@ class StabilitySettings(_Section):
     timeout_s: float = Field(default=15.0, gt=0)
 
 
+# Device tables are passed to their factories in zhichao.transports, which
+# check every option and name the bad key; ``kind`` picks the device family.
+DeviceOptions = dict[str, Any]
+
+
 class CameraSettings(_Section):
-    front: str | None = None  # the camera id in its push URL /cameras/{id}
-    rear: str | None = None
+    # A camera id (a Hikvision camera pushing to /cameras/{id}), or a table with
+    # ``id``, ``kind`` and the kind's options (docs/devices-cameras.md).
+    front: str | DeviceOptions | None = None
+    rear: str | DeviceOptions | None = None
 
-
-class BarrierSettings(Endpoint):
-    unit_id: int = Field(default=1, ge=0, le=247)
-    coil: int = Field(default=0, ge=0, le=65535)
-    pulse_s: float = Field(default=1.0, gt=0, le=30)
+    def positions(self) -> list[tuple[str, str, DeviceOptions]]:
+        """(position, camera id, options without the id) of each camera."""
+        found = []
+        for position in ("front", "rear"):
+            value = getattr(self, position)
+            if value is None:
+                continue
+            if isinstance(value, str):
+                found.append((position, value, {"kind": "hikvision"}))
+                continue
+            options = dict(value)
+            camera_id = options.pop("id", None)
+            if not isinstance(camera_id, str) or not camera_id:
+                raise ValueError(f"{position}.id: required, the camera's id")
+            options.setdefault("kind", "hikvision")
+            found.append((position, camera_id, options))
+        return found
 
 
 class LaneSettings(_Section):
@@ -56,9 +76,10 @@ class LaneSettings(_Section):
     scale: ScaleSettings
     stability: StabilitySettings = StabilitySettings()
     cameras: CameraSettings = CameraSettings()
-    axle: Endpoint | None = None
-    display: Endpoint | None = None
-    barrier: BarrierSettings | None = None
+    axle: DeviceOptions | None = None  # default kind "line-tcp"
+    display: DeviceOptions | None = None  # default kind "text-tcp"
+    barrier: DeviceOptions | None = None  # default kind "modbus-tcp"
+    position: DeviceOptions | None = None  # light curtains / loops; kind required
     camera_skew_s: float = Field(default=10.0, gt=0)
     scale_silence_s: float = Field(default=5.0, gt=0)
 
@@ -98,23 +119,79 @@ class StationSettings(_Section):
         numbers = [lane.lane_no for lane in lanes]
         if len(set(numbers)) != len(numbers):
             raise ValueError(f"lane_no values must be unique, got {numbers}")
-        cameras = [c for lane in lanes for c in (lane.cameras.front, lane.cameras.rear)]
-        cameras = [c for c in cameras if c]
+        cameras = [c for lane in lanes for _, c, _ in lane.cameras.positions()]
         if len(set(cameras)) != len(cameras):
             raise ValueError("a camera id may serve only one lane position")
         return lanes
 
 
+DEFAULT_KINDS = {"axle": "line-tcp", "display": "text-tcp", "barrier": "modbus-tcp"}
+
+
+def device_options(lane: LaneSettings, device: str) -> DeviceOptions | None:
+    """A lane's options for ``device``, with the default kind filled in."""
+    options = getattr(lane, device)
+    if options is None:
+        return None
+    options = dict(options)
+    if device in DEFAULT_KINDS:
+        options.setdefault("kind", DEFAULT_KINDS[device])
+    return options
+
+
 def parse_settings(data: dict, source: str = "configuration") -> StationSettings:
-    """Validate a configuration mapping; ConfigError names every bad key."""
+    """Validate a configuration mapping; ConfigError names every bad key.
+
+    Device tables are checked by their factories here too, without opening
+    any port, so a bad option is reported before anything starts.
+    """
     try:
-        return StationSettings.model_validate(data)
+        settings = StationSettings.model_validate(data)
     except ValidationError as err:
         problems = []
         for item in err.errors():
             key = _key_path(item["loc"])
             problems.append(f"{key}: {item['msg']}")
         raise ConfigError(f"{source}: " + "; ".join(problems)) from err
+    for index, lane in enumerate(settings.lanes):
+        try:
+            check_lane_devices(lane)
+        except ConfigError as err:
+            raise ConfigError(f"{source}: lanes[{index}].{err}") from err
+    return settings
+
+
+def check_lane_devices(lane: LaneSettings) -> None:
+    """Build (but do not start) each device once, so its factory checks it."""
+    # Imported here: the transports pull in serial, HTTP and Modbus libraries,
+    # which the configuration model itself does not need.
+    from zhichao.protocols.registry import build_scale_protocol
+    from zhichao.transports.axle_pulses import open_axle_counter
+    from zhichao.transports.barriers import open_barrier
+    from zhichao.transports.cameras import check_camera_options
+    from zhichao.transports.displays import open_display
+    from zhichao.transports.position import open_position_sensor
+
+    try:
+        build_scale_protocol(lane.scale.protocol, lane.scale.options)
+    except ConfigError as err:
+        raise ConfigError(f"scale: {err}") from err
+    for _, camera_id, options in lane.cameras.positions():
+        check_camera_options(camera_id, options)
+    checks = {
+        "axle": lambda o: open_axle_counter(o, _ignore),
+        "display": open_display,
+        "barrier": open_barrier,
+        "position": lambda o: open_position_sensor(o, _ignore),
+    }
+    for device, check in checks.items():
+        options = device_options(lane, device)
+        if options is not None:
+            check(options)
+
+
+def _ignore(*_args) -> None:
+    return None
 
 
 def _key_path(loc: tuple) -> str:

@@ -24,6 +24,7 @@ from zhichao.errors import DeviceError, StoreError, StoreFullError
 from zhichao.lane.clock import SystemClock
 from zhichao.lane.events import (
     AxleEvent,
+    DeckEvent,
     OpenBarrier,
     PlateEvent,
     RecordEvent,
@@ -35,19 +36,25 @@ from zhichao.lane.events import (
 )
 from zhichao.lane.machine import Lane, LaneConfig
 from zhichao.lane.stability import StabilityConfig
-from zhichao.protocols.axle_line import AxleLineFramer, decode_axle_line
-from zhichao.protocols.hikvision_anpr import parse_anpr_post
-from zhichao.protocols.readings import AxleReading, PlateRead, WeightReading
-from zhichao.protocols.registry import get_scale_protocol
-from zhichao.station.config import LaneSettings, StationSettings
+from zhichao.protocols.readings import (
+    AxleReading,
+    DeckReading,
+    PlateRead,
+    WeightReading,
+)
+from zhichao.protocols.registry import build_scale_protocol
+from zhichao.station.config import LaneSettings, StationSettings, device_options
 from zhichao.station.health import DeviceHealth
 from zhichao.station.heartbeat import HeartbeatSender, build_heartbeat
 from zhichao.station.keys import load_lane_keys
 from zhichao.station.store import UPLOADED, StationStore
 from zhichao.station.uploader import Uploader
+from zhichao.transports.axle_pulses import open_axle_counter
+from zhichao.transports.barriers import open_barrier
 from zhichao.transports.camera_listener import CameraListener
-from zhichao.transports.display import TcpDisplay
-from zhichao.transports.relay import ModbusRelay
+from zhichao.transports.cameras import open_camera
+from zhichao.transports.displays import open_display
+from zhichao.transports.position import open_position_sensor
 from zhichao.transports.stream_reader import FrameReader
 
 logger = logging.getLogger(__name__)
@@ -82,12 +89,19 @@ class LaneRuntime:
             self.clock,
             next_seq=store.last_seq(settings.lane_no) + 1,
         )
-        self.display = _make_display(settings)
-        self.barrier = _make_barrier(settings)
+        self.display = _open(settings, "display", open_display)
+        self.barrier = _open(settings, "barrier", open_barrier)
+        # inputs other than the scale: started and stopped with the lane
+        self._inputs = {}
+        axles = _open(settings, "axle", open_axle_counter, self.on_axles)
+        if axles is not None:
+            self._inputs["axle identifier"] = axles
+        deck = _open(settings, "position", open_position_sensor, self.on_deck)
+        if deck is not None:
+            self._inputs["position sensors"] = deck
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
-        self.readers: list[FrameReader] = []
-        self.reader_devices: list[str] = []  # the device name of each reader
+        self.scale_reader: FrameReader | None = None
         self.stats = {"records": 0, "store_failures": 0, "events": 0}
         self.last_record: dict | None = None
         self.last_event: dict | None = None
@@ -106,34 +120,23 @@ class LaneRuntime:
         return f"lane {self.settings.lane_no}"
 
     async def start(self) -> None:
-        scale = get_scale_protocol(self.settings.scale.protocol)
-        unit = self.settings.scale.unit
-        self.readers.append(
-            FrameReader(
-                self.settings.scale.port,
-                scale.new_framer,
-                functools.partial(scale.decode, unit=unit),
-                self.on_weight,
-                baudrate=self.settings.scale.baudrate,
-                lane=self.settings.lane_no,
-                device="scale",
-            )
+        scale = build_scale_protocol(
+            self.settings.scale.protocol, self.settings.scale.options
         )
-        self.reader_devices.append("scale")
-        if self.settings.axle:
-            self.readers.append(
-                FrameReader(
-                    f"socket://{self.settings.axle.host}:{self.settings.axle.port}",
-                    AxleLineFramer,
-                    decode_axle_line,
-                    self.on_axles,
-                    lane=self.settings.lane_no,
-                    device="axle identifier",
-                )
-            )
-            self.reader_devices.append("axle identifier")
-        for reader in self.readers:
-            self._tasks.append(asyncio.create_task(reader.run()))
+        self.scale_reader = FrameReader(
+            self.settings.scale.port,
+            scale.new_framer,
+            functools.partial(scale.decode, unit=self.settings.scale.unit),
+            self.on_weight,
+            baudrate=self.settings.scale.baudrate,
+            lane=self.settings.lane_no,
+            device="scale",
+            poll_request=scale.poll_request,
+            poll_interval_s=scale.poll_interval_s,
+        )
+        self._tasks.append(asyncio.create_task(self.scale_reader.run()))
+        for device in self._inputs.values():
+            device.start()
         self._started_at = time.monotonic()
         self._tasks.append(asyncio.create_task(self._tick()))
         self._tasks.append(asyncio.create_task(self._watch_devices()))
@@ -146,10 +149,13 @@ class LaneRuntime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        for device in self._inputs.values():
+            with contextlib.suppress(Exception):
+                await device.stop()
         if self.display:
             await self.display.close()
         if self.barrier:
-            await self.barrier.close()
+            await self.barrier.aclose()
 
     # -- inputs -----------------------------------------------------------
 
@@ -159,6 +165,9 @@ class LaneRuntime:
 
     async def on_axles(self, reading: AxleReading) -> None:
         await self.dispatch(AxleEvent(reading))
+
+    async def on_deck(self, reading: DeckReading) -> None:
+        await self.dispatch(DeckEvent(reading))
 
     async def on_plate(self, read: PlateRead, position: str) -> None:
         await self._device_seen(f"{position} camera", True)
@@ -189,24 +198,24 @@ class LaneRuntime:
             await self.check_devices()
 
     async def check_devices(self) -> None:
-        """Scale and axle identifier: lost, or (the scale) silent too long."""
+        """The scale lost or silent too long; other inputs lost."""
         now = time.monotonic()
         silence = self.settings.scale_silence_s
-        for name, reader in zip(self.reader_devices, self.readers, strict=True):
-            if name == "scale":
-                heard = self._last_weight_at
-                if heard is not None and now - heard <= silence and reader.connected:
-                    await self._device_seen(name, True)
-                elif now - self._started_at > silence:
-                    detail = (
-                        "not connected"
-                        if not reader.connected
-                        else f"no frame for {silence:g} s"
-                    )
-                    await self._device_seen(name, False, detail)
-            elif reader.connected:
+        scale, heard = self.scale_reader, self._last_weight_at
+        if heard is not None and now - heard <= silence and scale.connected:
+            await self._device_seen("scale", True)
+        elif now - self._started_at > silence:
+            detail = (
+                "not connected"
+                if not scale.connected
+                else f"no frame for {silence:g} s"
+            )
+            await self._device_seen("scale", False, detail)
+        for name, device in self._inputs.items():
+            connected = getattr(device, "connected", None)
+            if connected:
                 await self._device_seen(name, True)
-            elif now - self._started_at > silence:
+            elif connected is False and now - self._started_at > silence:
                 await self._device_seen(name, False, "not connected")
 
     async def _device_seen(self, name: str, ok: bool, detail: str = "") -> None:
@@ -351,7 +360,7 @@ class LaneRuntime:
 
     async def _pulse(self) -> None:
         try:
-            await self.barrier.pulse()
+            await self.barrier.open()
         except DeviceError as err:
             logger.error("%s: barrier did not open: %s", self.name, err)
             self._note_device("barrier", False, str(err))
@@ -409,18 +418,19 @@ class Station:
             )
             for lane in settings.lanes
         ]
-        self._routes = {}
-        for runtime in self.lanes:
-            for position in ("front", "rear"):
-                camera_id = getattr(runtime.settings.cameras, position)
-                if camera_id:
-                    self._routes[camera_id] = (runtime, position)
         self.cameras = CameraListener(
-            parse_anpr_post,
-            self._on_plate,
-            host=settings.camera_listen.host,
-            port=settings.camera_listen.port,
+            host=settings.camera_listen.host, port=settings.camera_listen.port
         )
+        self._routes = {}
+        self.camera_sources = []
+        for runtime in self.lanes:
+            for position, camera_id, options in runtime.settings.cameras.positions():
+                self._routes[camera_id] = (runtime, position)
+                self.camera_sources.append(
+                    open_camera(
+                        camera_id, options, self._on_plate, listener=self.cameras
+                    )
+                )
         self.heartbeats = HeartbeatSender(
             settings.platform_url,
             self.heartbeat,
@@ -441,6 +451,8 @@ class Station:
 
     async def start(self) -> None:
         await self.cameras.start()
+        for source in self.camera_sources:
+            await source.start()
         for runtime in self.lanes:
             await runtime.start()
         await self._record_start()
@@ -465,6 +477,8 @@ class Station:
         self._tasks.clear()
         for runtime in self.lanes:
             await runtime.stop()
+        for source in self.camera_sources:
+            await source.stop()
         await self.cameras.stop()
         self.store.close()
 
@@ -569,9 +583,10 @@ def _devices(lane: LaneSettings, now) -> dict[str, DeviceHealth]:
     devices = [DeviceHealth("scale", "scale", now)]
     if lane.axle:
         devices.append(DeviceHealth("axle identifier", "axle_identifier", now))
-    for position in ("front", "rear"):
-        if getattr(lane.cameras, position):
-            devices.append(DeviceHealth(f"{position} camera", "camera", now))
+    if lane.position:
+        devices.append(DeviceHealth("position sensors", "position_sensors", now))
+    for position, _, _ in lane.cameras.positions():
+        devices.append(DeviceHealth(f"{position} camera", "camera", now))
     if lane.display:
         devices.append(DeviceHealth("display", "display", now))
     if lane.barrier:
@@ -595,19 +610,13 @@ def _lane_config(station: StationSettings, lane: LaneSettings) -> LaneConfig:
         empty_kg=lane.empty_kg,
         tolerance_kg=lane.tolerance_kg,
         camera_skew_s=lane.camera_skew_s,
+        position_sensors=lane.position is not None,
     )
 
 
-def _make_display(lane: LaneSettings) -> TcpDisplay | None:
-    if lane.display is None:
+def _open(lane: LaneSettings, device: str, factory, *callback):
+    """The lane's ``device`` built by its factory, or None if not configured."""
+    options = device_options(lane, device)
+    if options is None:
         return None
-    return TcpDisplay(lane.display.host, lane.display.port)
-
-
-def _make_barrier(lane: LaneSettings) -> ModbusRelay | None:
-    b = lane.barrier
-    if b is None:
-        return None
-    return ModbusRelay(
-        b.host, b.port, unit_id=b.unit_id, coil=b.coil, pulse_s=b.pulse_s
-    )
+    return factory(options, *callback)
