@@ -71,8 +71,39 @@ class RecordEvent:
     flags: tuple[str, ...] = ()
 
 
+# what an operator may do at the station's operator page (OperatorEvent.action)
+REWEIGH = "reweigh"  # cancel the current decision and weigh again
+MANUAL_PLATE = "manual_plate"  # the plate of the truck on the deck, typed in
+MANUAL_AXLES = "manual_axles"  # its axle count, typed in
+RELEASE = "release"  # open the barrier for a held truck
+OPERATOR_ACTIONS = (REWEIGH, MANUAL_PLATE, MANUAL_AXLES, RELEASE)
+
+
+@dataclass(frozen=True)
+class OperatorEvent:
+    """An operator's action on the lane (docs/station.md, "Operator page").
+
+    The lane records it first, as an event record ``operator_<action>`` with
+    the operator, the reason and what was done, then acts on it.
+    """
+
+    action: str  # one of OPERATOR_ACTIONS
+    operator: str
+    reason: str
+    plate: str | None = None  # MANUAL_PLATE: a validated plate
+    plate_color: str = "unknown"  # MANUAL_PLATE: a PlateColor value
+    axles: int | None = None  # MANUAL_AXLES
+
+
 Event = (
-    WeightEvent | PlateEvent | AxleEvent | DeckEvent | Tick | StoreFailed | RecordEvent
+    WeightEvent
+    | PlateEvent
+    | AxleEvent
+    | DeckEvent
+    | Tick
+    | StoreFailed
+    | RecordEvent
+    | OperatorEvent
 )
 
 

@@ -9,7 +9,7 @@ is driven by events and reads the injected clock.
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from enum import StrEnum
 
@@ -19,11 +19,16 @@ from zhichao.lane.clock import Clock, ManualClock, SystemClock
 from zhichao.lane.events import (
     ENTRY,
     FRONT,
+    MANUAL_AXLES,
+    MANUAL_PLATE,
     REAR,
+    RELEASE,
+    REWEIGH,
     Action,
     AxleEvent,
     DeckEvent,
     OpenBarrier,
+    OperatorEvent,
     PlateEvent,
     RecordEvent,
     ShowText,
@@ -115,6 +120,12 @@ class _Pass:
     axles: AxleReading | None = None
     wheels_off_deck: bool = False  # the weight settled while partly on the deck
     asked_full: bool = False  # 请完全上磅 shown for this pass
+    # set by operator actions (docs/station.md, "Operator page")
+    reweigh_of: str | None = None  # the decision an operator cancelled
+    pinned: bool = False  # re-weighed by hand: its reads stay, however old
+    manual_plate: tuple[str, str] | None = None  # (plate, colour) typed in
+    manual_axles: int | None = None  # axle count typed in
+    entries: tuple[str, ...] = ()  # record ids of the operator's entries
 
 
 class Lane:
@@ -139,6 +150,7 @@ class Lane:
         self._held: dict[str, tuple[str, float]] = {}  # plate -> (record_id, at)
         self._last_event: tuple[str, int] | None = None  # (record_id, seq)
         self._deck: DeckState | None = None  # None: no sensor reading yet
+        self._undo: tuple | None = None  # (record_id, state) of an operator event
 
     def idle_text(self) -> tuple[str, ...]:
         return screen.idle()
@@ -154,7 +166,10 @@ class Lane:
             return self._on_deck(event.reading)
         if isinstance(event, Tick):
             return self._on_tick()
+        if isinstance(event, OperatorEvent):
+            return self._on_operator(event)
         if isinstance(event, StoreFailed):
+            self._undo_operator(event.record_id)
             if self._event_store_failed(event.record_id):
                 return []
             return self._on_store_failed(event.record_id)
@@ -295,6 +310,11 @@ class Lane:
     def _decide(self, gross_kg: int, at: float) -> list[Action]:
         reads = self._fresh_reads(at)
         front, rear = _plate_of(reads, FRONT), _plate_of(reads, REAR)
+        manual = self._pass.manual_plate
+        if manual is not None:
+            front = manual[0]
+        if self._pass.manual_axles is not None:
+            self._pass.axles = AxleReading(self._pass.manual_axles)
         axles = self._pass.axles.axles if self._pass.axles else None
         verdict, judge_flags = self._judge(axles, gross_kg, vehicle_kind(front, rear))
 
@@ -313,6 +333,8 @@ class Lane:
             self._lane_flags(front, rear, axles), judge_flags, self._skew_flags(at)
         )
         record = build_record(facts, verdict, flags)
+        if self._pass.entries:
+            record = self._with_manual(record, front, rear)
         self._commit(facts, record["record_id"], (front, rear), verdict, at)
         return self._decision_actions(record, reads, verdict, front or rear)
 
@@ -383,6 +405,118 @@ class Lane:
                 return [CAMERA_CLOCK_SKEW]
         return []
 
+    # -- operator actions ---------------------------------------------------
+
+    def operator_refusal(self, event: OperatorEvent) -> str | None:
+        """Why the lane cannot take ``event`` now (a word), or None if it can."""
+        if event.action == RELEASE:
+            return None if self.state is LaneState.HELD else "not_held"
+        if event.action == MANUAL_PLATE and not event.plate:
+            return "no_value"
+        if event.action == MANUAL_AXLES and not event.axles:
+            return "no_value"
+        if event.action not in (REWEIGH, MANUAL_PLATE, MANUAL_AXLES):
+            return "unknown_action"
+        return "no_truck" if self.state is LaneState.IDLE else None
+
+    @property
+    def decided_record_id(self) -> str | None:
+        """The record id of the decision for the truck on the deck, if any."""
+        return self._decision.record_id if self._decision else None
+
+    def _on_operator(self, event: OperatorEvent) -> list[Action]:
+        """Record the operator's action first, then do it (undone if not stored)."""
+        refusal = self.operator_refusal(event)
+        if refusal is not None:
+            logger.warning(
+                "lane %s: operator %s refused: %s",
+                self.config.lane_no,
+                event.action,
+                refusal,
+            )
+            return []
+        decision = self._decision
+        detail = {
+            "operator": event.operator,
+            "reason": event.reason,
+            "lane_state": self.state.value,
+            "record_id": decision.record_id if decision else None,
+        }
+        if event.action == MANUAL_PLATE:
+            detail |= {"plate": event.plate, "plate_color": event.plate_color}
+            detail["camera_plate"] = self._shown_plate()
+        elif event.action == MANUAL_AXLES:
+            detail["axles"] = event.axles
+            counted = self._pass.axles
+            detail["identifier_axles"] = counted.axles if counted else None
+        if event.action == RELEASE:
+            detail["overloaded"] = decision.overloaded
+        elif decision is not None:
+            detail["cancels"] = decision.record_id
+        undo = (
+            self.state,
+            decision,
+            replace(self._pass, plates=dict(self._pass.plates)),
+        )
+        [store] = self._on_record_event(RecordEvent(f"operator_{event.action}", detail))
+        record_id = store.record["record_id"]
+        self._undo = (record_id, undo)
+        if event.action == RELEASE:
+            return [store, *self._operator_release()]
+        if decision is not None:
+            self._weigh_again(decision)
+        if event.action == MANUAL_PLATE:
+            self._pass.manual_plate = (event.plate, event.plate_color)
+        elif event.action == MANUAL_AXLES:
+            self._pass.manual_axles = event.axles
+        if event.action != REWEIGH:
+            self._pass.entries = (*self._pass.entries, record_id)
+        self._detector.reset(self.clock.monotonic())
+        return [store, ShowText(screen.weighing(self._shown_plate()))]
+
+    def _operator_release(self) -> list[Action]:
+        """A held truck let through by hand: the barrier opens, the record says so."""
+        self.state = LaneState.RELEASED
+        plate = self._shown_plate() or screen.NO_PLATE
+        logger.warning(
+            "lane %s: held pass %s released by the operator",
+            self.config.lane_no,
+            self._decision.record_id,
+        )
+        return [ShowText((plate, "人工放行", "请通行", "")), OpenBarrier()]
+
+    def _weigh_again(self, decision: _Decision) -> None:
+        """Cancel ``decision``: the next decision is a new pass linked to it."""
+        self._decision = None
+        self.state = LaneState.WEIGHING
+        self._pass.reweigh_of = decision.record_id
+        self._pass.pinned = True
+
+    def _undo_operator(self, record_id: str) -> None:
+        if self._undo is None or self._undo[0] != record_id:
+            return
+        self.state, self._decision, self._pass = self._undo[1]
+        self._undo = None
+        logger.error("lane %s: operator action not stored; undone", self.config.lane_no)
+
+    def _with_manual(self, record: dict, front, rear) -> dict:
+        """The pass with the operator's entered values and their flags."""
+        entered = {}
+        flags = list(record["flags"])
+        if self._pass.manual_plate is not None:
+            plate, color = self._pass.manual_plate
+            record["front_plate"], record["front_plate_color"] = plate, color
+            record["vehicle_kind"] = vehicle_kind(front, rear)
+            entered |= {"plate": plate, "plate_color": color}
+            flags = [f for f in flags if f != "no_plate"] + ["manual_plate"]
+        if self._pass.manual_axles is not None:
+            entered["axles"] = self._pass.manual_axles
+            flags = [f for f in flags if f != "no_axle_count"] + ["manual_axles"]
+        entered["entries"] = list(self._pass.entries)
+        record["flags"] = merge_flags(flags)
+        record["manual"] = entered
+        return record
+
     # -- helpers ----------------------------------------------------------
 
     def _judge(
@@ -424,7 +558,7 @@ class Lane:
         window = self.config.plate_window_s
         fresh = {}
         for position, seen in self._pass.plates.items():
-            if at - seen.at <= window:
+            if at - seen.at <= window or self._pass.pinned:
                 fresh[position] = seen.read
             else:
                 logger.info(
@@ -433,6 +567,8 @@ class Lane:
         return fresh
 
     def _reweigh_of(self, plates, at: float) -> str | None:
+        if self._pass.reweigh_of is not None:
+            return self._pass.reweigh_of
         window = self.config.reweigh_window_s
         self._held = {p: v for p, v in self._held.items() if at - v[1] <= window}
         for plate in plates:
@@ -448,6 +584,8 @@ class Lane:
                 self._held.pop(plate, None)
 
     def _shown_plate(self) -> str | None:
+        if self._pass.manual_plate is not None:
+            return self._pass.manual_plate[0]
         plates = self._pass.plates
         for position in (FRONT, REAR):
             seen = plates.get(position)
