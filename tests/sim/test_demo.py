@@ -40,8 +40,13 @@ def test_demo_shows_passes_from_three_lanes_with_photos_and_an_overload(tmp_path
         "SELECT COUNT(*) FROM record_photos rp JOIN photos p ON p.sha256 = rp.sha256"
     ).fetchone()[0]
     basis = db.execute("SELECT basis FROM weighing_records LIMIT 1").fetchone()[0]
+    verification = {
+        v for (v,) in db.execute("SELECT DISTINCT verification FROM weighing_records")
+    }
 
     assert stations == 3
     assert overloaded >= 1
     assert photos >= 2 * 3
     assert "超限运输车辆行驶公路管理规定" in basis
+    # every lane is enrolled and signs: the platform verified every pass
+    assert verification == {"verified"}

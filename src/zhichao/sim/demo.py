@@ -9,6 +9,7 @@ text over TCP and whose barrier relay is a Modbus TCP server.
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import shutil
@@ -21,7 +22,11 @@ import uvicorn
 
 from zhichao.protocols.readings import PlateColor
 from zhichao.sim.devices.axle import SimulatedAxleCounter
-from zhichao.sim.devices.camera import SimulatedCamera
+from zhichao.sim.devices.camera import (
+    SimulatedCamera,
+    SimulatedDahuaCamera,
+    SimulatedVzenithCamera,
+)
 from zhichao.sim.devices.display import SimulatedDisplay
 from zhichao.sim.devices.relay import SimulatedRelay
 from zhichao.sim.devices.scale import SimulatedIndicator, WeightModel, open_pty_pair
@@ -37,20 +42,52 @@ DECISION_TIMEOUT_S = 40.0
 
 @dataclass(frozen=True)
 class DemoUnit:
-    """A simulated source unit (源头单位) with one weighbridge lane."""
+    """A simulated source unit (源头单位) with one weighbridge lane.
+
+    Units own different brands of equipment, as a county's units do: the
+    indicator protocol, the front camera's kind and the screen differ.
+    """
 
     station_code: str
     name: str
     kind: str
     county_code: str
+    scale_protocol: str = "xk3190-tf0"
+    front_camera: str = "hikvision"  # hikvision | vzenith | dahua
+    display: str = "text"  # text | onbon
 
 
 UNITS = (
     DemoUnit("1405250001", "泽州县示范煤矿（模拟）", "coal_mine", "140525"),
-    DemoUnit("1405810001", "高平市示范洗煤厂（模拟）", "washery", "140581"),
-    DemoUnit("1405220001", "阳城县示范石料厂（模拟）", "quarry", "140522"),
-    DemoUnit("1405210001", "沁水县示范煤矿（模拟）", "coal_mine", "140521"),
-    DemoUnit("1405240001", "陵川县示范砂石厂（模拟）", "sand_gravel", "140524"),
+    DemoUnit(
+        "1405810001",
+        "高平市示范洗煤厂（模拟）",
+        "washery",
+        "140581",
+        "toledo-continuous",
+        "vzenith",
+        "onbon",
+    ),
+    DemoUnit(
+        "1405220001",
+        "阳城县示范石料厂（模拟）",
+        "quarry",
+        "140522",
+        "ascii-line",
+        "dahua",
+    ),
+    DemoUnit(
+        "1405210001", "沁水县示范煤矿（模拟）", "coal_mine", "140521", "xk3190-a12"
+    ),
+    DemoUnit(
+        "1405240001",
+        "陵川县示范砂石厂（模拟）",
+        "sand_gravel",
+        "140524",
+        "xk3190-tf1",
+        "hikvision",
+        "onbon",
+    ),
 )
 
 
@@ -63,7 +100,7 @@ class SimulatedLane:
     relay: SimulatedRelay
     display: SimulatedDisplay
     axles: SimulatedAxleCounter
-    front: SimulatedCamera | None = None
+    front: SimulatedCamera | SimulatedDahuaCamera | None = None
     rear: SimulatedCamera | None = None
     station: Station | None = None
     passes: int = field(default=0)
@@ -76,14 +113,21 @@ class SimulatedLane:
 class PlatformThread:
     """The platform app under uvicorn in a thread of its own."""
 
-    def __init__(self, database_url: str, evidence_dir: Path, host: str, port: int):
+    def __init__(
+        self,
+        database_url: str,
+        evidence_dir: Path,
+        host: str,
+        port: int,
+        **settings,
+    ):
         from zhichao.platform.app import create_app
         from zhichao.platform.migrations import run_migrations
         from zhichao.platform.settings import load_settings
 
         run_migrations(database_url)
         self.settings = load_settings(
-            None, database_url=database_url, evidence_dir=evidence_dir
+            None, database_url=database_url, evidence_dir=evidence_dir, **settings
         )
         app = create_app(self.settings)
         config = uvicorn.Config(app, host=host, port=port, log_level="warning")
@@ -127,6 +171,20 @@ def register_units(database_url: str, units) -> None:
         engine.dispose()
 
 
+def enrol_lanes(database_url: str, enrolments) -> None:
+    """Register lanes' enrolment codes on the platform, as an officer would."""
+    from zhichao.platform.db import make_engine, make_sessionmaker, session_scope
+    from zhichao.platform.registry import enrol_lane
+
+    engine = make_engine(database_url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            for enrolment in enrolments:
+                enrol_lane(session, enrolment, via="demo")
+    finally:
+        engine.dispose()
+
+
 def free_port(host: str, preferred: int) -> int:
     """``preferred`` if it is free, else any free port (0 means any)."""
     for port in (preferred, 0) if preferred else (0,):
@@ -145,19 +203,40 @@ async def start_lane(
     data_dir: Path,
     rng,
     settings_extra: dict | None = None,
+    enrol=None,
 ):
     """Start one unit's simulated devices, then the station that uses them.
 
     ``settings_extra`` adds or replaces top-level station settings (tests use it
-    for short upload back-offs or a small photo quota).
+    for short upload back-offs or a small photo quota). ``enrol``, when given,
+    receives the lanes' enrolments (``zhichao.chain.Enrolment``) before the
+    station starts, as a county officer would register their codes.
     """
     master, pty_path = open_pty_pair()
-    indicator = SimulatedIndicator(master, rate=10.0, model=WeightModel(rng=rng))
-    relay, display, axles = SimulatedRelay(), SimulatedDisplay(), SimulatedAxleCounter()
-    for device in (relay, display, axles):
+    indicator = SimulatedIndicator(
+        master, rate=10.0, model=WeightModel(rng=rng), protocol=unit.scale_protocol
+    )
+    relay, axles = SimulatedRelay(), SimulatedAxleCounter()
+    display = SimulatedDisplay(protocol=unit.display)
+    dahua = SimulatedDahuaCamera(name=f"{unit.station_code}-front")
+    devices = (relay, display, axles) + (
+        (dahua,) if unit.front_camera == "dahua" else ()
+    )
+    for device in devices:
         await device.start()
     indicator.start()
     lane = SimulatedLane(unit, indicator, relay, display, axles)
+    front: str | dict = "front"
+    if unit.front_camera == "vzenith":
+        front = {"id": "front", "kind": "vzenith"}
+    elif unit.front_camera == "dahua":
+        front = {
+            "id": "front",
+            "kind": "dahua",
+            "url": dahua.url,
+            "username": dahua.username,
+            "password": dahua.password,
+        }
 
     settings = parse_settings(
         {
@@ -169,10 +248,14 @@ async def start_lane(
             "lanes": [
                 {
                     "lane_no": "01",
-                    "scale": {"port": pty_path, "protocol": "xk3190-tf0"},
-                    "cameras": {"front": "front", "rear": "rear"},
+                    "scale": {"port": pty_path, "protocol": unit.scale_protocol},
+                    "cameras": {"front": front, "rear": "rear"},
                     "axle": {"host": "127.0.0.1", "port": axles.port},
-                    "display": {"host": "127.0.0.1", "port": display.port},
+                    "display": {
+                        "kind": f"{unit.display}-tcp",
+                        "host": "127.0.0.1",
+                        "port": display.port,
+                    },
                     "barrier": {
                         "host": "127.0.0.1",
                         "port": relay.port,
@@ -185,11 +268,20 @@ async def start_lane(
         | (settings_extra or {}),
         source=f"demo unit {unit.station_code}",
     )
-    init_keys(settings)  # one signing key per lane, kept if already there
+    keys = init_keys(settings)  # one signing key per lane, kept if already there
+    if enrol is not None:
+        enrol([key.enrolment for key in keys])
     lane.station = Station(settings)
     await lane.station.start()
     base = f"http://127.0.0.1:{lane.station.cameras.port}/cameras"
-    lane.front = SimulatedCamera(f"{base}/front", name=f"{unit.station_code}-front")
+    name = f"{unit.station_code}-front"
+    if unit.front_camera == "dahua":
+        lane.front = dahua
+        await asyncio.wait_for(dahua.client_joined.wait(), timeout=10)
+    elif unit.front_camera == "vzenith":
+        lane.front = SimulatedVzenithCamera(f"{base}/front", name=name)
+    else:
+        lane.front = SimulatedCamera(f"{base}/front", name=name)
     lane.rear = SimulatedCamera(f"{base}/rear", name=f"{unit.station_code}-rear")
     return lane
 
@@ -201,12 +293,17 @@ async def stop_lane(lane: SimulatedLane) -> None:
     lane.indicator.close()
     for device in (lane.relay, lane.display, lane.axles):
         await device.stop()
+    if isinstance(lane.front, SimulatedDahuaCamera):
+        await lane.front.stop()
 
 
 async def weigh(lane: SimulatedLane, vehicle: Vehicle, gross_kg: int) -> dict | None:
     """Drive one vehicle on, wait for the lane's decision, return its record."""
     before = lane.runtime.last_record
-    await lane.front.post(vehicle.front_plate, color=vehicle.color)
+    if isinstance(lane.front, SimulatedDahuaCamera):
+        lane.front.snap(vehicle.front_plate, color=vehicle.color)
+    else:
+        await lane.front.post(vehicle.front_plate, color=vehicle.color)
     await lane.rear.post(vehicle.rear_plate, color=PlateColor.YELLOW)
     await lane.axles.vehicle_passed(vehicle.axles, vehicle.groups)
     lane.indicator.drive_on(gross_kg, ramp_s=3.0)
@@ -266,7 +363,11 @@ async def run_demo(
 
     database_url = f"sqlite:///{data_dir / 'platform.db'}"
     platform = PlatformThread(
-        database_url, data_dir / "evidence", host, free_port(host, port)
+        database_url,
+        data_dir / "evidence",
+        host,
+        free_port(host, port),
+        require_enrolment=True,
     )
     register_units(database_url, units)
     await platform.start()
@@ -274,7 +375,13 @@ async def run_demo(
     tasks: list[asyncio.Task] = []
     try:
         for unit in units:
-            lane = await start_lane(unit, platform.url, data_dir / "stations", rng)
+            lane = await start_lane(
+                unit,
+                platform.url,
+                data_dir / "stations",
+                rng,
+                enrol=functools.partial(enrol_lanes, database_url),
+            )
             started.append(lane)
             lane_rng = random.Random(rng.random())
             early = len(started) == 1

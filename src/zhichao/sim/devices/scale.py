@@ -319,6 +319,12 @@ class SimulatedIndicator:
                     data = await asyncio.wait_for(requests.get(), 0.5)
                 except TimeoutError:
                     continue
+                if not data:
+                    # No reader has the slave side open yet (or it closed it):
+                    # the master reads EIO. Watch again a little later.
+                    watched = -1
+                    await asyncio.sleep(0.1)
+                    continue
                 await self._answer(data, None)
         finally:
             with contextlib.suppress(ValueError, OSError):
@@ -330,6 +336,7 @@ class SimulatedIndicator:
         except OSError:
             with contextlib.suppress(ValueError, OSError):
                 asyncio.get_running_loop().remove_reader(self._fd)
+            requests.put_nowait(b"")
 
     async def _answer(self, data: bytes, writer: asyncio.StreamWriter | None) -> None:
         framer = DelimitedFramer(start=b"\x02", end=b"\x03", max_len=TF1_REQUEST)
