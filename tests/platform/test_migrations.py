@@ -3,9 +3,15 @@
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from zhichao.platform.db import make_engine
-from zhichao.platform.migrations import current_revision, downgrade, run_migrations
+from zhichao.platform.migrations import (
+    alembic_config,
+    current_revision,
+    downgrade,
+    run_migrations,
+)
 from zhichao.platform.models import Base
 
 TABLES = {
@@ -20,7 +26,13 @@ TABLES = {
     "alarms",
     "station_status",
     "station_heartbeats",
+    "regions",
+    "vehicles",
 }
+
+
+def head_revision(url):
+    return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
 
 
 def table_names(url):
@@ -33,7 +45,7 @@ def table_names(url):
 
 def test_upgrade_downgrade_upgrade(db_url):
     run_migrations(db_url)
-    assert current_revision(db_url) == "0002"
+    assert current_revision(db_url) == head_revision(db_url)
     assert table_names(db_url) == TABLES
 
     downgrade(db_url, "base")

@@ -1,6 +1,9 @@
 """Tables of the county platform.
 
+- ``regions``: administrative regions by GB/T 2260 code, with local codes for
+  areas GB/T 2260 does not list (``zhichao.platform.regions``);
 - ``source_units``: the places that load freight (源头单位);
+- ``vehicles``: registered vehicles by plate and plate colour;
 - ``stations``: a unit's weighbridge station, known by its station code; a code
   first seen in an upload is created unregistered (未登记) until enrolment;
 - ``lanes``: the lanes of a station;
@@ -43,9 +46,53 @@ class SourceUnit(Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     credit_code: Mapped[str | None] = mapped_column(sa.String(18), unique=True)
     kind: Mapped[str] = mapped_column(sa.String(40))
+    # the unit's region (a county or a zone): a code in ``regions``
     county_code: Mapped[str] = mapped_column(sa.String(6), index=True)
+    address: Mapped[str | None] = mapped_column(sa.Unicode(300))
+    longitude: Mapped[float | None] = mapped_column(sa.Float)
+    latitude: Mapped[float | None] = mapped_column(sa.Float)
+    person_in_charge: Mapped[str | None] = mapped_column(sa.Unicode(100))
+    contact_phone: Mapped[str | None] = mapped_column(sa.String(32))
+    supervision_method: Mapped[str | None] = mapped_column(sa.String(32))
+    responsible_officer: Mapped[str | None] = mapped_column(sa.Unicode(100))
+    # shown on the public list (公示名单)
+    published: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    updated_at: Mapped[datetime | None]
 
     stations: Mapped[list["Station"]] = relationship(back_populates="unit")
+
+
+class Region(Base):
+    """An administrative region (行政区划): province, city, county or zone."""
+
+    __tablename__ = "regions"
+
+    code: Mapped[str] = mapped_column(sa.String(6), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.Unicode(100))
+    level: Mapped[str] = mapped_column(sa.String(16))
+    parent_code: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("regions.code"), index=True
+    )
+    # false for a local code that GB/T 2260 does not list
+    gb_code: Mapped[bool] = mapped_column(default=True)
+
+
+class Vehicle(Base):
+    """A registered vehicle (车辆), known by plate and plate colour."""
+
+    __tablename__ = "vehicles"
+    __table_args__ = (sa.UniqueConstraint("plate", "plate_color"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plate: Mapped[str] = mapped_column(sa.Unicode(PLATE_LENGTH), index=True)
+    plate_color: Mapped[str] = mapped_column(sa.String(16))
+    axles: Mapped[int | None]
+    axle_config: Mapped[str | None] = mapped_column(sa.String(32))
+    registered_mass_kg: Mapped[int | None]
+    owner: Mapped[str | None] = mapped_column(sa.Unicode(200))
+    transport_company: Mapped[str | None] = mapped_column(sa.Unicode(200))
+    region_code: Mapped[str | None] = mapped_column(sa.String(6), index=True)
+    updated_at: Mapped[datetime | None]
 
 
 class Station(Base):
