@@ -93,6 +93,23 @@ class UploadSettings(_Section):
     idle_poll_s: float = Field(default=2.0, gt=0)
 
 
+class OperatorSettings(_Section):
+    """The operator page on the weighbridge office's own screen (docs/station.md)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8090, ge=1, le=65535)
+    password_hash: str  # argon2id, from ``zhichao station operator-password``
+    session_s: float = Field(default=12 * 3600, gt=0)
+    default_lang: Literal["zh", "en"] = "zh"
+
+    @field_validator("password_hash")
+    @classmethod
+    def _argon2id(cls, value: str) -> str:
+        if not value.startswith("$argon2id$"):
+            raise ValueError("must be an argon2id hash ($argon2id$...)")
+        return value
+
+
 class StationSettings(_Section):
     station_code: str = Field(pattern=r"^\d{10}$")
     name: str = ""
@@ -104,6 +121,7 @@ class StationSettings(_Section):
     heartbeat_s: float = Field(default=30.0, gt=0)
     clock_skew_limit_s: float = Field(default=60.0, gt=0)
     upload: UploadSettings = UploadSettings()
+    operator: OperatorSettings | None = None  # no table: no operator page
     lanes: list[LaneSettings] = Field(min_length=1)
 
     @field_validator("platform_url")

@@ -26,6 +26,7 @@ from zhichao.lane.events import (
     AxleEvent,
     DeckEvent,
     OpenBarrier,
+    OperatorEvent,
     PlateEvent,
     RecordEvent,
     ShowText,
@@ -106,6 +107,7 @@ class LaneRuntime:
         self.last_record: dict | None = None
         self.last_event: dict | None = None
         self.store_full = False
+        self.screen_lines: tuple[str, ...] = ()  # what the lane last showed
         self.photos_added = asyncio.Event()
         self.devices = _devices(settings, self.clock.now())
         self._started_at = time.monotonic()
@@ -181,6 +183,18 @@ class LaneRuntime:
             before = self.last_event
             await self._execute(self.lane.handle(RecordEvent(event_type, detail or {})))
             return self.last_event if self.last_event is not before else None
+
+    async def operator_action(self, event: OperatorEvent) -> tuple[dict | None, str]:
+        """Do an operator's action: (its stored event record, "") or (None, why)."""
+        async with self._lock:
+            refusal = self.lane.operator_refusal(event)
+            if refusal is not None:
+                return None, refusal
+            before = self.last_event
+            await self._execute(self.lane.handle(event))
+            if self.last_event is before:
+                return None, "not_stored"
+            return self.last_event, ""
 
     async def _tick(self) -> None:
         while True:
@@ -323,6 +337,7 @@ class LaneRuntime:
         return True
 
     async def _show(self, lines) -> None:
+        self.screen_lines = tuple(lines)
         if not self.display:
             return
         try:
@@ -438,6 +453,7 @@ class Station:
             timeout_s=up.timeout_s,
         )
         self._tasks: list[asyncio.Task] = []
+        self.operator_page = None  # zhichao.station.operator, when configured
 
     async def _on_plate(self, camera_id: str, read: PlateRead) -> None:
         route = self._routes.get(camera_id)
@@ -456,6 +472,11 @@ class Station:
         for runtime in self.lanes:
             await runtime.start()
         await self._record_start()
+        if self.settings.operator is not None:
+            from zhichao.station.operator import OperatorPage
+
+            self.operator_page = OperatorPage(self, self.settings.operator)
+            await self.operator_page.start()
         self._tasks = [
             asyncio.create_task(self.uploader.run()),
             asyncio.create_task(self.heartbeats.run()),
@@ -469,6 +490,8 @@ class Station:
         )
 
     async def stop(self) -> None:
+        if self.operator_page is not None:
+            await self.operator_page.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -294,6 +294,15 @@ class StationStore:
         )
         return [StoredRecord(s, json.loads(b), h, st) for s, b, h, st in rows]
 
+    def recent_records(self, lane_no: str, limit: int = 20) -> list[StoredRecord]:
+        """A lane's newest ``limit`` records, newest first (the operator page)."""
+        rows = self._query_all(
+            "SELECT seq, body, hash, status FROM records WHERE lane_no = ? "
+            "ORDER BY seq DESC LIMIT ?",
+            (lane_no, limit),
+        )
+        return [StoredRecord(s, json.loads(b), h, st) for s, b, h, st in rows]
+
     # -- photos -----------------------------------------------------------
 
     def add_photo(self, data: bytes, lane_no: str | None = None) -> str:
