@@ -189,7 +189,7 @@ async def test_status_shows_lane_devices_queue_and_recent_records(site):
         assert 'data-state="idle"' in page
         assert "请上磅" in page  # the lane's screen text
         assert "scale" in page and "正常" in page
-        assert "station_started" in page  # recent records from the store
+        assert 'data-event="station_started"' in page  # recent records
         assert 'id="queue"' in page
         english = await client.get("/", params={"lang": "en"})
         assert "Station operator page" in english.text

@@ -122,6 +122,13 @@ TEXT = {
     "err_csrf": ("页面已过期，请重试", "The page expired; try again"),
     "err_lane": ("没有该车道", "No such lane"),
     "err_action": ("未知操作", "Unknown action"),
+    "ev_operator_release": ("人工放行超限车辆", "held truck released by hand"),
+    "ev_operator_reweigh": ("人工重新称重", "re-weighed by the operator"),
+    "ev_operator_manual_plate": ("人工录入车牌", "plate entered by hand"),
+    "ev_operator_manual_axles": ("人工录入轴数", "axle count entered by hand"),
+    "ev_station_started": ("系统启动", "station started"),
+    "ev_device_fault": ("设备故障", "device fault"),
+    "ev_device_recovered": ("设备恢复", "device recovered"),
     "refresh": ("刷新", "Refresh"),
     "other_lang": ("English", "中文"),
     "none": ("无", "none"),
@@ -360,12 +367,14 @@ class OperatorPage:
         lang = self._lang(request)
         index = LANGS.index(lang)
         session = context.get("session")
+        t = self._t(request)
         html = self._env.get_template(template).render(
-            t=self._t(request),
+            t=t,
             lang=lang,
             other_lang=LANGS[1 - index],
             colors=[(value, names[index]) for value, names in COLORS.items()],
             color_name=lambda value: COLORS.get(value, (value, value))[index],
+            event_label=lambda kind: t(f"ev_{kind}") if f"ev_{kind}" in TEXT else kind,
             tonnes=lambda kg: "" if kg is None else f"{kg / 1000:.2f}",
             actions=OPERATOR_ACTIONS,
             axle_range=AXLE_RANGE,
