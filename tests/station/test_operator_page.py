@@ -269,3 +269,33 @@ async def test_reweigh_and_manual_entry_through_the_page(site):
     assert again["reweigh_of"] == held["record_id"]
     assert again["axles"] == 6 and "manual_axles" in again["flags"]
     assert again["verdict"] == "released"
+
+
+def test_operator_password_command_prints_an_argon2id_hash_that_verifies():
+    from argon2 import PasswordHasher
+    from click.testing import CliRunner
+
+    from zhichao.station.cli import station
+
+    result = CliRunner().invoke(
+        station, ["operator-password"], input="开门-123\n开门-123\n"
+    )
+    assert result.exit_code == 0, result.output
+    digest = result.output.strip().splitlines()[-1]
+    assert digest.startswith("$argon2id$")
+    assert PasswordHasher().verify(digest, "开门-123")
+
+
+def test_operator_table_needs_an_argon2id_hash():
+    from zhichao.errors import ConfigError
+
+    base = {
+        "station_code": "1405250001",
+        "platform_url": "http://127.0.0.1:1",
+        "lanes": [{"lane_no": "01", "scale": {"port": "socket://127.0.0.1:1"}}],
+    }
+    with pytest.raises(ConfigError, match="operator.password_hash"):
+        parse_settings(base | {"operator": {"password_hash": "plain"}})
+    settings = parse_settings(base | {"operator": {"password_hash": _HASH}})
+    assert (settings.operator.host, settings.operator.port) == ("127.0.0.1", 8090)
+    assert parse_settings(base).operator is None

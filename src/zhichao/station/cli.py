@@ -97,3 +97,14 @@ def run(config: str) -> None:
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
+
+
+@station.command("operator-password")
+def operator_password() -> None:
+    """Ask for the operator page's password; print its argon2id hash."""
+    from zhichao.station.operator import hash_password
+
+    password = click.prompt(
+        "Operator password / 操作员密码", hide_input=True, confirmation_prompt=True
+    )
+    click.echo(hash_password(password))
