@@ -135,3 +135,185 @@ def enroll_station(code, replace, database_url, config_file) -> None:
         click.echo(f"lane {lane}: key {old} replaced by {fingerprint}")
     else:
         click.echo(f"lane {lane} enrolled, key {fingerprint}")
+
+
+def _open_session(settings):
+    from zhichao.platform.db import make_engine, make_sessionmaker
+
+    engine = make_engine(settings.database_url)
+    return engine, make_sessionmaker(engine)()
+
+
+@platform.command("import-units")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check every row; write nothing.")
+@click.option("--strict", is_flag=True, help="Write nothing when any row is bad.")
+@click.option("--sheet", help="Sheet name (default: the first sheet).")
+@click.option(
+    "--report",
+    "report_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the bad rows to this CSV file.",
+)
+@database_url_option
+@config_option
+def import_units_command(
+    file, dry_run, strict, sheet, report_file, database_url, config_file
+) -> None:
+    """Import the county's list of source units from FILE (.xlsx).
+
+    Bad rows are listed with their row number and reason; the good rows are
+    written in one transaction. Exit status 1 when any row was bad.
+    """
+    from zhichao.platform.importer import ImportFileError, import_units, row_count
+
+    settings = _settings(config_file, database_url=database_url)
+    engine, session = _open_session(settings)
+    try:
+        length = row_count(file, sheet)
+        with click.progressbar(length=length or 0, label="读取 rows", file=None) as bar:
+            report = import_units(
+                session, file, dry_run=dry_run, strict=strict, sheet=sheet,
+                progress=bar.update,
+            )  # fmt: skip
+    except ImportFileError as err:
+        raise click.ClickException(str(err)) from err
+    finally:
+        session.close()
+        engine.dispose()
+
+    _print_import_report(report, strict)
+    if report_file and report.errors:
+        _write_error_report(report_file, report.errors)
+    if report.errors:
+        raise SystemExit(1)
+
+
+def _print_import_report(report, strict) -> None:
+    for error in report.errors:
+        click.echo(f"row {error.row}: {error.reason}", err=True)
+    state = "written" if report.written else "NOT written"
+    if report.dry_run:
+        state = "not written (dry run)"
+    elif strict and report.errors:
+        state = "not written (--strict, bad rows)"
+    click.echo(
+        f"{report.rows} rows: {report.good} good ({report.created} new,"
+        f" {report.updated} updated), {len(report.errors)} bad; {state}"
+    )
+
+
+def _write_error_report(path: Path, errors) -> None:
+    import csv
+
+    with path.open("w", encoding="utf-8-sig", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["行号 row", "原因 reason"])
+        writer.writerows([error.row, error.reason] for error in errors)
+
+
+@platform.group()
+def export() -> None:
+    """Export records or source units as CSV or Excel."""
+
+
+def _scope(region):
+    if region is None:
+        return None
+    from zhichao.platform.regions import code_problem, scope_of
+
+    problem = code_problem(region)
+    if problem:
+        raise click.BadParameter(f"{region} {problem}", param_hint="--region")
+    return scope_of(region)
+
+
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "xlsx"]),
+    default="csv",
+    show_default=True,
+)
+region_option = click.option(
+    "--region", help="Only this region and those below it (a code: 140525, 140500)."
+)
+output_option = click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (default: records-FROM-TO.FORMAT or units.FORMAT).",
+)
+DAY_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
+
+
+def _beijing_range(start, end):
+    from datetime import timedelta
+
+    from zhichao.timeutil import SHANGHAI
+
+    # a bare date as --to means the whole of that day
+    if end.hour == end.minute == end.second == 0:
+        end += timedelta(days=1)
+    start, end = start.replace(tzinfo=SHANGHAI), end.replace(tzinfo=SHANGHAI)
+    if end <= start:
+        raise click.BadParameter("must be after --from", param_hint="--to")
+    return start, end
+
+
+@export.command("records")
+@click.option("--from", "start", required=True, type=click.DateTime(DAY_FORMATS))
+@click.option("--to", "end", required=True, type=click.DateTime(DAY_FORMATS))
+@format_option
+@region_option
+@output_option
+@database_url_option
+@config_option
+def export_records_command(
+    start, end, fmt, region, output, database_url, config_file
+) -> None:
+    """Export the records detected from --from to --to (Beijing time; a date as
+    --to includes that day)."""
+    from zhichao.platform import exporter
+
+    scope = _scope(region)
+    start, end = _beijing_range(start, end)
+    output = output or Path(f"records-{start:%Y%m%d}-{end:%Y%m%d}.{fmt}")
+    settings = _settings(config_file, database_url=database_url)
+    engine, session = _open_session(settings)
+    try:
+        total = exporter.count_records(session, start, end, scope)
+        with click.progressbar(length=total, label="导出 records") as bar:
+            written = exporter.export_records(
+                session, output, start, end, fmt, scope, progress=bar.update
+            )
+    finally:
+        session.close()
+        engine.dispose()
+    click.echo(f"{written} records written to {output}")
+
+
+@export.command("units")
+@format_option
+@region_option
+@output_option
+@database_url_option
+@config_option
+def export_units_command(fmt, region, output, database_url, config_file) -> None:
+    """Export the source units."""
+    from zhichao.platform import exporter, units
+
+    scope = _scope(region)
+    output = output or Path(f"units.{fmt}")
+    settings = _settings(config_file, database_url=database_url)
+    engine, session = _open_session(settings)
+    try:
+        total = units.count_units(session, scope)
+        with click.progressbar(length=total, label="导出 units") as bar:
+            written = exporter.export_units(
+                session, output, fmt, scope, progress=bar.update
+            )
+    finally:
+        session.close()
+        engine.dispose()
+    click.echo(f"{written} units written to {output}")

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zipfile import BadZipFile
 
 from openpyxl import Workbook, load_workbook
 from sqlalchemy.orm import Session
@@ -151,7 +152,7 @@ def read_rows(
     """The rows below the header as ``(row number, {field: cell value})``."""
     try:
         book = load_workbook(Path(path), read_only=True, data_only=True)
-    except (OSError, ValueError, KeyError) as err:
+    except (OSError, ValueError, KeyError, BadZipFile) as err:
         raise ImportFileError(f"{path}: not a readable .xlsx workbook ({err})") from err
     try:
         if sheet is not None and sheet not in book.sheetnames:
@@ -173,9 +174,12 @@ def read_rows(
 
 def row_count(path: Path | str, sheet: str | None = None) -> int | None:
     """Rows in the sheet as its dimensions say (None when it does not say)."""
-    book = load_workbook(Path(path), read_only=True)
     try:
-        table = book[sheet] if sheet else book.worksheets[0]
+        book = load_workbook(Path(path), read_only=True)
+    except (OSError, ValueError, KeyError, BadZipFile):
+        return None  # import_units says why
+    try:
+        table = book[sheet] if sheet in book.sheetnames else book.worksheets[0]
         return table.max_row
     finally:
         book.close()
