@@ -14,10 +14,11 @@ from datetime import timedelta
 from enum import StrEnum
 
 from zhichao.errors import RulesInputError
-from zhichao.lane import screen
+from zhichao.lane import checks, screen
 from zhichao.lane.clock import Clock, ManualClock, SystemClock
 from zhichao.lane.events import (
     ENTRY,
+    EXIT,
     FRONT,
     MANUAL_AXLES,
     MANUAL_PLATE,
@@ -37,6 +38,7 @@ from zhichao.lane.events import (
     Tick,
     WeightEvent,
 )
+from zhichao.lane.plates import MergedRead, PlateMerger
 from zhichao.lane.record import (
     CAMERA_CLOCK_SKEW,
     PassFacts,
@@ -52,15 +54,20 @@ from zhichao.lane.stability import (
     StabilityDetector,
     StabilityKind,
     StabilityResult,
+    ZeroConfig,
+    ZeroKind,
+    ZeroTracker,
 )
 from zhichao.protocols.readings import (
     AxleReading,
     DeckReading,
     DeckState,
+    PlateColor,
     PlateRead,
     WeightReading,
 )
 from zhichao.rules import VehicleInput, Verdict, check
+from zhichao.timeutil import iso_utc
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +81,7 @@ __all__ = [
 ]
 
 PLATE_POSITIONS = (FRONT, REAR, ENTRY)
+EVENT_RETRY_S = 5.0  # a check event the store refused is tried again after this
 
 
 class LaneState(StrEnum):
@@ -95,6 +103,13 @@ class LaneConfig:
     reweigh_window_s: float = 7200.0  # how long a held pass waits for its re-weighing
     camera_skew_s: float = 10.0  # camera clock this far off the lane's: flagged
     position_sensors: bool = False  # decide only while wholly on the deck
+    # cheating and fault checks (docs/lane.md, "Cheating and fault checks")
+    merge_window_s: float = 3.0  # one camera's events this close are one read
+    weight_jump_kg: int | None = 500  # settled weight step, no movement; None: off
+    quick_reweigh_s: float | None = 600.0  # same plate after a release; None: off
+    exit_window_s: float | None = 1800.0  # exit read needs a pass this recent
+    zero_band_divisions: float | None = 1.0  # empty deck within ± this; None: off
+    zero_timeout_s: float = 15.0  # how long the empty deck may take to settle
 
 
 @dataclass(frozen=True)
@@ -126,6 +141,12 @@ class _Pass:
     manual_plate: tuple[str, str] | None = None  # (plate, colour) typed in
     manual_axles: int | None = None  # axle count typed in
     entries: tuple[str, ...] = ()  # record ids of the operator's entries
+    # cheating and fault checks
+    merged: dict[str, MergedRead] = field(default_factory=dict)
+    fronts: dict[float, str] = field(default_factory=dict)  # front reads on deck
+    two_vehicles: bool = False
+    weight_jump: bool = False
+    zero_offset_kg: int | None = None  # the deck did not return to zero before
 
 
 class Lane:
@@ -138,6 +159,8 @@ class Lane:
         *,
         next_seq: int = 1,
         judge: Callable[[VehicleInput], Verdict] = check,
+        known_pairs: checks.KnownPairs | None = None,
+        known_axles: checks.KnownAxles | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
@@ -151,11 +174,40 @@ class Lane:
         self._last_event: tuple[str, int] | None = None  # (record_id, seq)
         self._deck: DeckState | None = None  # None: no sensor reading yet
         self._undo: tuple | None = None  # (record_id, state) of an operator event
+        self.known_pairs = known_pairs
+        self.known_axles = known_axles
+        self._merger = PlateMerger(config.merge_window_s)
+        self._jumps = checks.JumpWatch(config.stability, config.weight_jump_kg)
+        self._zero = ZeroTracker(
+            config.stability,
+            ZeroConfig(config.zero_band_divisions or 1.0, config.zero_timeout_s),
+        )
+        keep = max(config.quick_reweigh_s or 0, config.exit_window_s or 0, 1.0)
+        self._memory = checks.PassMemory(max(keep, config.reweigh_window_s))
+        self._not_zeroed: int | None = None  # offset the empty deck settled at
+        self._exit_judged: float | None = None  # first_at of the judged exit read
+        self._deck_left = False  # RELEASED: the sensors saw the truck going off
+        self._queue: list[tuple[str, dict, tuple, tuple]] = []  # events to record
+        self._queued: tuple[str, tuple] | None = None  # (record_id, item) in flight
+        self._retry_at = 0.0  # a check event not stored is tried again from then
+        self._last_left: str | None = None  # record id of the truck that left last
 
     def idle_text(self) -> tuple[str, ...]:
         return screen.idle()
 
     def handle(self, event) -> list[Action]:
+        if isinstance(event, StoreFailed):
+            self._requeue(event.record_id)
+        actions = self._handle(event)
+        if isinstance(event, StoreFailed | RecordEvent) or not self._queue:
+            return actions
+        if any(isinstance(action, StoreRecord) for action in actions):
+            return actions  # one record per list: the rest on a later event
+        if self.clock.monotonic() < self._retry_at:
+            return actions
+        return [*actions, self._record_queued()]
+
+    def _handle(self, event) -> list[Action]:
         if isinstance(event, WeightEvent):
             return self._on_weight(event.reading)
         if isinstance(event, PlateEvent):
@@ -183,17 +235,22 @@ class Lane:
         weight = reading.weight_kg
         now = self.clock.monotonic()
         if self.state is LaneState.IDLE:
+            self._check_zero(self._zero.add(now, reading))
             if weight is None or weight <= self.config.occupied_kg:
                 return []
             return self._arrive(now, reading)
 
         if weight is not None and weight <= self.config.empty_kg:
             return self._leave()
+        if self.state is LaneState.WEIGHING or self.config.position_sensors:
+            self._check_jump(self._jumps.add(now, reading))
         if self.state is LaneState.WEIGHING:
             return self._on_result(self._detector.add(now, reading))
         return []
 
     def _on_plate(self, read: PlateRead, position: str) -> list[Action]:
+        if position == EXIT:
+            return self._on_exit(read)
         if position not in PLATE_POSITIONS:
             logger.debug("plate %s at %s not used by the pass", read.plate, position)
             return []
@@ -203,12 +260,20 @@ class Lane:
         known = self._pass.plates.get(position)
         if read.plate is None and known and known.read.plate is not None:
             return []
-        self._pass.plates[position] = _Seen(read, self.clock.monotonic())
+        now = self.clock.monotonic()
+        self._jumps.moved()
+        merged = self._merger.add(position, read, now)
+        self._pass.merged[position] = merged
+        at = now if merged.best is read or known is None else known.at
+        self._pass.plates[position] = _Seen(merged.read, at)
+        if position == FRONT and self.state is LaneState.WEIGHING and merged.plate:
+            self._pass.fronts[merged.first_at] = merged.plate
         if self.state is LaneState.WEIGHING and read.plate and position == FRONT:
             return [ShowText(screen.weighing(self._shown_plate()))]
         return []
 
     def _on_axles(self, reading: AxleReading) -> list[Action]:
+        self._jumps.moved()
         if self.state in (LaneState.IDLE, LaneState.WEIGHING):
             self._pass.axles = reading
         else:
@@ -217,6 +282,10 @@ class Lane:
 
     def _on_deck(self, reading: DeckReading) -> list[Action]:
         previous, self._deck = self._deck, reading.state
+        if previous is not reading.state:
+            self._jumps.moved()
+        if self.config.position_sensors and self.state is LaneState.RELEASED:
+            return self._released_deck(previous, reading.state)
         if not self.config.position_sensors or self.state is not LaneState.WEIGHING:
             return []
         if reading.state is DeckState.WHOLLY and previous is not DeckState.WHOLLY:
@@ -227,6 +296,10 @@ class Lane:
         return []
 
     def _on_tick(self) -> list[Action]:
+        now = self.clock.monotonic()
+        self._check_exit(now)
+        if self.state is LaneState.IDLE:
+            self._check_zero(self._zero.expire(now))
         if self.state is not LaneState.WEIGHING:
             return []
         return self._on_result(self._detector.expire(self.clock.monotonic()))
@@ -258,12 +331,21 @@ class Lane:
         self.state = LaneState.WEIGHING
         self._detector.reset(now)
         self._detector.add(now, reading)
+        self._start_checks(now)
+        self._jumps.add(now, reading)
         return [ShowText(screen.weighing(self._shown_plate()))]
 
     def _leave(self) -> list[Action]:
         decision = self._decision
+        now = self.clock.monotonic()
         if decision is not None:
             self._remember_held(decision)
+            self._memory.remember(
+                decision.plates,
+                checks.Weighed(
+                    decision.record_id, decision.at, self.state is LaneState.HELD
+                ),
+            )
             # reads that came after the decision belong to the next truck
             self._pass = _Pass(
                 plates={
@@ -274,9 +356,158 @@ class Lane:
             )
         else:
             self._pass = _Pass()
+        for position in PLATE_POSITIONS:
+            if position not in self._pass.plates:
+                self._merger.reset(position)
+            elif merged := self._merger.latest(position):
+                self._pass.merged[position] = merged
+        self._last_left = decision.record_id if decision else None
+        self._jumps.stop()
+        if self.config.zero_band_divisions is not None:
+            self._zero.truck_left(now)
         self._decision = None
         self.state = LaneState.IDLE
         return [ShowText(screen.idle())]
+
+    # -- cheating and fault checks (docs/lane.md) ---------------------------
+
+    def _start_checks(self, now: float) -> None:
+        """A truck came onto the deck: what the checks know of it so far."""
+        self._zero.cancel()
+        self._pass.zero_offset_kg, self._not_zeroed = self._not_zeroed, None
+        self._jumps.start(now)
+        self._deck_left = False
+        front = self._pass.merged.get(FRONT)
+        if front is not None and front.plate:
+            self._pass.fronts = {front.first_at: front.plate}
+
+    def _released_deck(self, previous, state: DeckState) -> list[Action]:
+        """Released, the truck leaving: the sensors show a truck wholly on again
+        before the scale showed an empty deck — another vehicle came on."""
+        if state is not DeckState.WHOLLY:
+            self._deck_left = True
+            return []
+        if previous is DeckState.WHOLLY or not self._deck_left:
+            return []
+        logger.warning(
+            "lane %s: a vehicle came on before the last one left the deck",
+            self.config.lane_no,
+        )
+        now = self.clock.monotonic()
+        actions = self._leave()
+        self.state = LaneState.WEIGHING
+        self._detector.reset(now)
+        self._start_checks(now)
+        self._pass.two_vehicles = True
+        return [*actions, ShowText(screen.weighing(self._shown_plate()))]
+
+    def _check_jump(self, jump: checks.Jump | None) -> None:
+        if jump is None:
+            return
+        self._pass.weight_jump = True
+        detail = {
+            "from_kg": jump.from_kg,
+            "to_kg": jump.to_kg,
+            "lane_state": self.state.value,
+            "record_id": self._decision.record_id if self._decision else None,
+            "plate": self._shown_plate(),
+        }
+        self._enqueue(checks.EVENT_WEIGHT_JUMP, detail)
+
+    def _check_zero(self, result) -> None:
+        if result is None:
+            return
+        if result.kind is ZeroKind.NOT_ZERO:
+            self._not_zeroed = result.offset_kg
+            detail = {
+                "offset_kg": result.offset_kg,
+                "zero_band_kg": int(
+                    self._zero.config.zero_band_divisions
+                    * self.config.stability.division_kg
+                ),
+                "after_record_id": self._last_left,
+            }
+            self._enqueue(checks.ZERO_NOT_RETURNED, detail)
+        elif result.kind is ZeroKind.ZERO:
+            self._not_zeroed = None
+
+    def _on_exit(self, read: PlateRead) -> list[Action]:
+        """Exit camera reads are merged, then judged once their window closes."""
+        if self.config.exit_window_s is None or read.plate is None:
+            return []
+        now = self.clock.monotonic()
+        self._check_exit(now)
+        self._merger.add(EXIT, read, now)
+        return []
+
+    def _check_exit(self, now: float) -> None:
+        merged = self._merger.latest(EXIT)
+        if merged is None or merged.first_at == self._exit_judged:
+            return
+        if self._merger.current(EXIT, now) is not None:
+            return  # more events of this read may come
+        self._exit_judged = merged.first_at
+        plate = merged.plate
+        decision = self._decision
+        if decision is not None and plate in decision.plates:
+            last = checks.Weighed(
+                decision.record_id, decision.at, self.state is LaneState.HELD
+            )
+        else:
+            last = self._memory.last(plate, now)
+        finding = checks.exit_finding(
+            last, now, self.config.exit_window_s, self.config.reweigh_window_s
+        )
+        if finding is None:
+            return
+        logger.warning(
+            "lane %s: %s at the exit: %s", self.config.lane_no, plate, finding
+        )
+        photos, pictures = collect_photos({EXIT: merged.read})
+        detail = {
+            "plate": plate,
+            "plate_color": PlateColor(merged.best.color).value,
+            "camera": merged.best.camera,
+            "camera_time": iso_utc(merged.best.camera_time),
+            "record_id": last.record_id if last else None,
+            "alternatives": [alt.plate for alt in merged.alternatives],
+            "photos": photos,
+        }
+        extra = {"left_without_weighing": finding == checks.LEFT_WITHOUT_WEIGHING}
+        self._enqueue(finding, detail, pictures, extra)
+
+    def _enqueue(self, event_type: str, detail: dict, pictures=(), extra=None) -> None:
+        item = (event_type, detail, (event_type,), tuple(pictures), extra or {})
+        self._queue.append(item)
+
+    def _record_queued(self) -> StoreRecord:
+        """The first queued check event as a record with the next seq."""
+        item = self._queue.pop(0)
+        event_type, detail, flags, pictures, extra = item
+        [store] = self._on_record_event(RecordEvent(event_type, detail, flags))
+        record = {**store.record, **extra}
+        self._queued = (record["record_id"], item)
+        return StoreRecord(record, pictures)
+
+    def _requeue(self, record_id: str) -> None:
+        """A check event not stored goes back to the front of the queue."""
+        if self._queued is not None and self._queued[0] == record_id:
+            self._queue.insert(0, self._queued[1])
+            self._retry_at = self.clock.monotonic() + EVENT_RETRY_S
+        self._queued = None
+
+    def _two_vehicles(self) -> bool:
+        return self._pass.two_vehicles or len(set(self._pass.fronts.values())) > 1
+
+    def _quick_reweigh(self, plates, now: float) -> bool:
+        window = self.config.quick_reweigh_s
+        if window is None:
+            return False
+        for plate in plates:
+            last = self._memory.last(plate, now)
+            if last and not last.overloaded and now - last.at <= window:
+                return True
+        return False
 
     def _on_result(self, result: StabilityResult | None) -> list[Action]:
         if result is None:
@@ -333,6 +564,11 @@ class Lane:
             self._lane_flags(front, rear, axles), judge_flags, self._skew_flags(at)
         )
         record = build_record(facts, verdict, flags)
+        alternatives = checks.plate_alternatives(
+            {p: m for p, m in self._pass.merged.items() if p in reads}
+        )
+        if alternatives:
+            record["plate_alternatives"] = alternatives
         if self._pass.entries:
             record = self._with_manual(record, front, rear)
         self._commit(facts, record["record_id"], (front, rear), verdict, at)
@@ -348,6 +584,8 @@ class Lane:
         )
         self.next_seq = facts.seq + 1
         self.state = LaneState.HELD if verdict.overloaded else LaneState.RELEASED
+        for position in PLATE_POSITIONS:
+            self._merger.reset(position)  # later reads start the next truck's
         logger.info(
             "lane %s: %s %s kg, limit %s kg, %s",
             self.config.lane_no,
@@ -552,6 +790,21 @@ class Lane:
             flags.append("no_axle_count")
         if self._pass.wheels_off_deck:
             flags.append("wheels_off_deck")
+        return [*flags, *self._check_flags(front, rear, axles)]
+
+    def _check_flags(self, front, rear, axles) -> list[str]:
+        """The cheating and fault checks' flags for the pass being decided."""
+        flags = []
+        if self._pass.weight_jump:
+            flags.append(checks.WEIGHT_JUMP)
+        if self._two_vehicles():
+            flags.append(checks.TWO_VEHICLES)
+        flags += checks.plate_flags(front, rear, self.known_pairs)
+        if self._quick_reweigh((front, rear), self.clock.monotonic()):
+            flags.append(checks.QUICK_REWEIGH)
+        if self._pass.zero_offset_kg is not None:
+            flags.append(checks.SCALE_NOT_ZEROED)
+        flags += checks.axle_flags(front or rear, axles, self.known_axles)
         return flags
 
     def _fresh_reads(self, at: float) -> dict[str, PlateRead]:
