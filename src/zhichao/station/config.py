@@ -68,6 +68,18 @@ class CameraSettings(_Section):
         return found
 
 
+class CheckSettings(_Section):
+    """Cheating and fault checks of a lane (docs/lane.md); 0 turns a check off."""
+
+    weight_jump_kg: int = Field(default=500, ge=0)
+    quick_reweigh_s: float = Field(default=600.0, ge=0)
+    exit_window_s: float = Field(default=1800.0, ge=0)
+    zero_check: bool = True
+    zero_band_divisions: float = Field(default=1.0, ge=0)
+    zero_timeout_s: float = Field(default=15.0, gt=0)
+    merge_window_s: float = Field(default=3.0, gt=0)
+
+
 class LaneSettings(_Section):
     lane_no: str = Field(pattern=r"^\d{2}$")
     tolerance_kg: int = Field(default=0, ge=0)
@@ -82,6 +94,7 @@ class LaneSettings(_Section):
     position: DeviceOptions | None = None  # light curtains / loops; kind required
     camera_skew_s: float = Field(default=10.0, gt=0)
     scale_silence_s: float = Field(default=5.0, gt=0)
+    checks: CheckSettings = CheckSettings()
 
 
 class UploadSettings(_Section):

@@ -618,7 +618,7 @@ def _devices(lane: LaneSettings, now) -> dict[str, DeviceHealth]:
 
 
 def _lane_config(station: StationSettings, lane: LaneSettings) -> LaneConfig:
-    s = lane.stability
+    s, c = lane.stability, lane.checks
     return LaneConfig(
         station_code=station.station_code,
         lane_no=lane.lane_no,
@@ -634,6 +634,12 @@ def _lane_config(station: StationSettings, lane: LaneSettings) -> LaneConfig:
         tolerance_kg=lane.tolerance_kg,
         camera_skew_s=lane.camera_skew_s,
         position_sensors=lane.position is not None,
+        merge_window_s=c.merge_window_s,
+        weight_jump_kg=c.weight_jump_kg or None,
+        quick_reweigh_s=c.quick_reweigh_s or None,
+        exit_window_s=c.exit_window_s or None,
+        zero_band_divisions=c.zero_band_divisions if c.zero_check else None,
+        zero_timeout_s=c.zero_timeout_s,
     )
 
 
