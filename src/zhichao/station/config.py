@@ -48,11 +48,13 @@ class CameraSettings(_Section):
     # ``id``, ``kind`` and the kind's options (docs/devices-cameras.md).
     front: str | DeviceOptions | None = None
     rear: str | DeviceOptions | None = None
+    entry: str | DeviceOptions | None = None  # entrance camera (entered_at)
+    exit: str | DeviceOptions | None = None  # exit camera: 逃检 checks
 
     def positions(self) -> list[tuple[str, str, DeviceOptions]]:
         """(position, camera id, options without the id) of each camera."""
         found = []
-        for position in ("front", "rear"):
+        for position in ("front", "rear", "entry", "exit"):
             value = getattr(self, position)
             if value is None:
                 continue
