@@ -39,7 +39,74 @@ class ChainError(ZhichaoError):
 def canonical_bytes(record: dict) -> bytes:
     """The bytes that are hashed and signed: the record without its signature."""
     body = {k: v for k, v in record.items() if k != SIGNATURE_FIELD}
-    return _encode(body).encode("utf-8")
+    return canonical_text(body).encode("utf-8")
+
+
+def canonical_text(value) -> str:
+    """The canonical encoding of ``value`` as text.
+
+    JSON-native values (what ``json.loads`` gives) go through the C encoder of
+    the standard library, which writes the same bytes as ``_encode`` once
+    integral floats are made ints; anything it would write differently (a float
+    in exponent form, a non-ASCII or non-string key, a type that is not plain
+    JSON) is left to ``_encode``, the reference.
+    """
+    fast = _plain(value)
+    if fast is _NOT_PLAIN:
+        return _encode(value)
+    return _FAST.encode(fast)
+
+
+_FAST = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
+)
+_NOT_PLAIN = object()
+_EXACT_UP_TO = 1e16  # below this an integral float is an exact int, repr "N.0"
+
+
+def _plain(value):
+    """``value`` with integral floats as ints, or ``_NOT_PLAIN``."""
+    kind = type(value)
+    if kind is dict:
+        out = None
+        for key, item in value.items():
+            if type(key) is not str or not key.isascii():
+                return _NOT_PLAIN
+            kind = type(item)
+            if kind is str or kind is int or kind is bool or item is None:
+                continue
+            fixed = _plain(item)
+            if fixed is not item:
+                if fixed is _NOT_PLAIN:
+                    return _NOT_PLAIN
+                if out is None:
+                    out = dict(value)
+                out[key] = fixed
+        return value if out is None else out
+    if kind is list:
+        out = None
+        for index, item in enumerate(value):
+            kind = type(item)
+            if kind is str or kind is int or kind is bool or item is None:
+                continue
+            fixed = _plain(item)
+            if fixed is not item:
+                if fixed is _NOT_PLAIN:
+                    return _NOT_PLAIN
+                if out is None:
+                    out = list(value)
+                out[index] = fixed
+        return value if out is None else out
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        if not math.isfinite(value):
+            return _NOT_PLAIN
+        if value.is_integer() and abs(value) < _EXACT_UP_TO:
+            return int(value)
+        text = repr(value)
+        return _NOT_PLAIN if "e" in text or "E" in text else value
+    return _NOT_PLAIN
 
 
 def record_hash(record: dict) -> str:
