@@ -74,6 +74,7 @@ def test_region_index_matches_code_and_name(session):
         ("140500", "1405"),
         ("140525", "140525"),
         ("1405KF", "1405KF"),
+        ("000000", ""),
     ],
 )
 def test_scope_of(code, scope):

@@ -11,7 +11,7 @@ from zhichao.platform.api.errors import install_error_handler
 from zhichao.platform.db import make_engine, make_sessionmaker
 from zhichao.platform.evidence import open_evidence_store
 from zhichao.platform.settings import PlatformSettings, load_settings
-from zhichao.platform.web import chain_pages, pages
+from zhichao.platform.web import chain_pages, pages, unit_pages
 
 logger = logging.getLogger(__name__)
 
@@ -53,5 +53,6 @@ def create_app(settings: PlatformSettings | None = None) -> FastAPI:
     app.include_router(heartbeats.router)
     app.include_router(pages.router)
     app.include_router(chain_pages.router)
+    app.include_router(unit_pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app

@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 GB_CODE = re.compile(r"^[1-9]\d{5}$")
 LOCAL_CODE = re.compile(r"^[1-9]\d{3}[A-Z]{2}$")
+NATION = "000000"  # the whole country, as a jurisdiction
 
 
 class RegionLevel(StrEnum):
@@ -74,7 +75,10 @@ def is_gb_code(code: str) -> bool:
 
 
 def scope_of(code: str) -> str:
-    """The code prefix that covers ``code`` and everything below it."""
+    """The code prefix that covers ``code`` and everything below it
+    (``000000``, the whole country, gives the empty prefix)."""
+    if code == NATION:
+        return ""
     if not is_gb_code(code):
         return code
     if code.endswith("0000"):
