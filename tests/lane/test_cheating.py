@@ -452,3 +452,30 @@ def test_the_event_detail_camera_time_is_utc():
     [event] = events(ticks(bench, 4))
     assert event["detail"]["camera_time"].endswith("Z")
     assert event["detected_at"].endswith("Z")
+
+
+# -- after a restart ----------------------------------------------------------
+
+
+def test_a_restarted_lane_recalls_recent_passes_for_the_exit_and_reweigh_checks():
+    before = Bench()
+    released = weigh_truck(before, PLATE)
+    drive_off(before)
+    held = weigh_truck(before, OTHER, kg=30000)
+    drive_off(before)
+    by_hand = weigh_truck(before, "晋E33333", kg=30000)
+    [release] = records(
+        before.send(OperatorEvent("release", "王师傅", "车辆故障无法卸载"))
+    )
+    stored = [released, held, by_hand, release]
+
+    after = Bench(next_seq=before.lane.next_seq)
+    after.clock = before.clock
+    after.lane.clock = before.clock
+    after.clock.advance(60)
+    after.lane.recall(stored)
+    found = []
+    for plate in (PLATE, OTHER, "晋E33333", "晋E44444"):
+        found += [e["event_type"] for e in events(exit_and_settle(after, plate))]
+    assert found == ["overloaded_left", "left_without_weighing"]
+    assert "quick_reweigh" in weigh_truck(after, PLATE)["flags"]

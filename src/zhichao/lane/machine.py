@@ -67,7 +67,7 @@ from zhichao.protocols.readings import (
     WeightReading,
 )
 from zhichao.rules import VehicleInput, Verdict, check
-from zhichao.timeutil import iso_utc
+from zhichao.timeutil import iso_utc, parse_instant, to_utc
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +191,25 @@ class Lane:
         self._queued: tuple[str, tuple] | None = None  # (record_id, item) in flight
         self._retry_at = 0.0  # a check event not stored is tried again from then
         self._last_left: str | None = None  # record id of the truck that left last
+
+    def recall(self, records) -> None:
+        """Remember stored records, oldest first (after a restart), so that the
+        exit camera and the quick re-weighing check know the recent passes."""
+        now, now_mono = to_utc(self.clock.now()), self.clock.monotonic()
+        released_by_hand = set()
+        for record in records:
+            if record.get("event_type") == "operator_release":
+                released_by_hand.add(record.get("detail", {}).get("record_id"))
+        for record in records:
+            if record.get("kind", "pass") != "pass":
+                continue
+            age = (now - parse_instant(record["detected_at"])).total_seconds()
+            held = record["verdict"] == "held"
+            held = held and record["record_id"] not in released_by_hand
+            self._memory.remember(
+                (record.get("front_plate"), record.get("rear_plate")),
+                checks.Weighed(record["record_id"], now_mono - age, held),
+            )
 
     def idle_text(self) -> tuple[str, ...]:
         return screen.idle()

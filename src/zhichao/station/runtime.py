@@ -66,6 +66,7 @@ HOUSEKEEPING_S = 5.0
 STORE_FAULT_TEXT = ("系统故障", "请稍候", "", "")
 STORE_FULL_TEXT = ("存储空间不足", "暂停称重", "请联系管理员", "")
 CONFIG_HASH_KEY = "config_sha256"
+RECALL_RECORDS = 500  # newest records the lane remembers at start
 
 
 class LaneRuntime:
@@ -90,6 +91,8 @@ class LaneRuntime:
             self.clock,
             next_seq=store.last_seq(settings.lane_no) + 1,
         )
+        recent = store.recent_records(settings.lane_no, RECALL_RECORDS)
+        self.lane.recall([r.record for r in reversed(recent)])  # exit checks
         self.display = _open(settings, "display", open_display)
         self.barrier = _open(settings, "barrier", open_barrier)
         # inputs other than the scale: started and stopped with the lane
