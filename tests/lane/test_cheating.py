@@ -479,3 +479,15 @@ def test_a_restarted_lane_recalls_recent_passes_for_the_exit_and_reweigh_checks(
         found += [e["event_type"] for e in events(exit_and_settle(after, plate))]
     assert found == ["overloaded_left", "left_without_weighing"]
     assert "quick_reweigh" in weigh_truck(after, PLATE)["flags"]
+
+
+def test_an_old_front_read_and_the_truck_on_the_deck_are_not_two_vehicles():
+    bench = Bench()
+    bench.plate(OTHER)  # drove past long ago
+    bench.clock.advance(600)
+    bench.frames([30000])
+    bench.plate(PLATE)  # the camera triggers once the truck is on
+    bench.axles(2)
+    [record] = passes(bench.weigh(15000))
+    assert record["front_plate"] == PLATE
+    assert "two_vehicles" not in record["flags"]

@@ -397,7 +397,8 @@ class Lane:
         self._jumps.start(now)
         self._deck_left = False
         front = self._pass.merged.get(FRONT)
-        if front is not None and front.plate:
+        fresh = front and now - front.last_at <= self.config.plate_window_s
+        if fresh and front.plate:
             self._pass.fronts = {front.first_at: front.plate}
 
     def _released_deck(self, previous, state: DeckState) -> list[Action]:
