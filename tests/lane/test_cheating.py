@@ -491,3 +491,11 @@ def test_an_old_front_read_and_the_truck_on_the_deck_are_not_two_vehicles():
     [record] = passes(bench.weigh(15000))
     assert record["front_plate"] == PLATE
     assert "two_vehicles" not in record["flags"]
+
+
+def test_a_zero_band_of_no_division_takes_one_division_as_off_zero():
+    bench = Bench(zero_band_divisions=0)
+    weigh_truck(bench)
+    [event] = events(bench.frames([5000] + [20] * 20))
+    assert event["detail"]["offset_kg"] == 20
+    assert event["detail"]["zero_band_kg"] == 0

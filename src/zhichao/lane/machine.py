@@ -180,7 +180,12 @@ class Lane:
         self._jumps = checks.JumpWatch(config.stability, config.weight_jump_kg)
         self._zero = ZeroTracker(
             config.stability,
-            ZeroConfig(config.zero_band_divisions or 1.0, config.zero_timeout_s),
+            ZeroConfig(
+                1.0
+                if config.zero_band_divisions is None
+                else config.zero_band_divisions,
+                config.zero_timeout_s,
+            ),
         )
         keep = max(config.quick_reweigh_s or 0, config.exit_window_s or 0, 1.0)
         self._memory = checks.PassMemory(max(keep, config.reweigh_window_s))
