@@ -171,7 +171,7 @@ def import_units_command(
     engine, session = _open_session(settings)
     try:
         length = row_count(file, sheet)
-        with click.progressbar(length=length or 0, label="读取 rows", file=None) as bar:
+        with click.progressbar(length=length or 0, label="读取 reading") as bar:
             report = import_units(
                 session, file, dry_run=dry_run, strict=strict, sheet=sheet,
                 progress=bar.update,
@@ -283,7 +283,7 @@ def export_records_command(
     engine, session = _open_session(settings)
     try:
         total = exporter.count_records(session, start, end, scope)
-        with click.progressbar(length=total, label="导出 records") as bar:
+        with click.progressbar(length=total, label="导出记录 exporting") as bar:
             written = exporter.export_records(
                 session, output, start, end, fmt, scope, progress=bar.update
             )
@@ -309,7 +309,7 @@ def export_units_command(fmt, region, output, database_url, config_file) -> None
     engine, session = _open_session(settings)
     try:
         total = units.count_units(session, scope)
-        with click.progressbar(length=total, label="导出 units") as bar:
+        with click.progressbar(length=total, label="导出单位 exporting") as bar:
             written = exporter.export_units(
                 session, output, fmt, scope, progress=bar.update
             )
