@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+import orjson
 from nacl.exceptions import BadSignatureError, CryptoError
 from nacl.signing import SigningKey, VerifyKey
 
@@ -39,46 +40,54 @@ class ChainError(ZhichaoError):
 def canonical_bytes(record: dict) -> bytes:
     """The bytes that are hashed and signed: the record without its signature."""
     body = {k: v for k, v in record.items() if k != SIGNATURE_FIELD}
-    return canonical_text(body).encode("utf-8")
+    fast = encode_plain(plain_json(body))
+    return _encode(body).encode("utf-8") if fast is None else fast
 
 
 def canonical_text(value) -> str:
-    """The canonical encoding of ``value`` as text.
-
-    JSON-native values (what ``json.loads`` gives) go through the C encoder of
-    the standard library, which writes the same bytes as ``_encode`` once
-    integral floats are made ints; anything it would write differently (a float
-    in exponent form, a non-ASCII or non-string key, a type that is not plain
-    JSON) is left to ``_encode``, the reference.
-    """
-    fast = _plain(value)
-    if fast is _NOT_PLAIN:
-        return _encode(value)
-    return _FAST.encode(fast)
+    """The canonical encoding of any value as text (fast when it can be)."""
+    fast = encode_plain(plain_json(value))
+    return _encode(value) if fast is None else fast.decode("utf-8")
 
 
-_FAST = json.JSONEncoder(
-    ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
-)
-_NOT_PLAIN = object()
+# The fast path: JSON-native values (what json.loads gives) are written by
+# orjson, which escapes strings as the reference does (only '"', '\\' and
+# control characters, the short forms where JSON has them, else \u00xx) and
+# writes a float that is neither integral nor in exponent form as its shortest
+# repr. ``plain_json`` turns integral floats into ints and refuses anything the
+# reference would write differently or refuse (a float in exponent form, NaN,
+# a non-ASCII or non-string key, a type that is not plain JSON); the reference
+# ``_encode`` writes those. tests/test_chain_fast.py holds the two together.
+
+NOT_PLAIN = object()
 _EXACT_UP_TO = 1e16  # below this an integral float is an exact int, repr "N.0"
 
 
-def _plain(value):
-    """``value`` with integral floats as ints, or ``_NOT_PLAIN``."""
+def encode_plain(value) -> bytes | None:
+    """Canonical UTF-8 of a ``plain_json`` result; None when only the reference can."""
+    if value is NOT_PLAIN:
+        return None
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # an int beyond 64 bits, a lone surrogate
+        return None
+
+
+def plain_json(value):
+    """``value`` with integral floats as ints, or ``NOT_PLAIN``."""
     kind = type(value)
     if kind is dict:
         out = None
         for key, item in value.items():
             if type(key) is not str or not key.isascii():
-                return _NOT_PLAIN
+                return NOT_PLAIN
             kind = type(item)
             if kind is str or kind is int or kind is bool or item is None:
                 continue
-            fixed = _plain(item)
+            fixed = plain_json(item)
             if fixed is not item:
-                if fixed is _NOT_PLAIN:
-                    return _NOT_PLAIN
+                if fixed is NOT_PLAIN:
+                    return NOT_PLAIN
                 if out is None:
                     out = dict(value)
                 out[key] = fixed
@@ -89,10 +98,10 @@ def _plain(value):
             kind = type(item)
             if kind is str or kind is int or kind is bool or item is None:
                 continue
-            fixed = _plain(item)
+            fixed = plain_json(item)
             if fixed is not item:
-                if fixed is _NOT_PLAIN:
-                    return _NOT_PLAIN
+                if fixed is NOT_PLAIN:
+                    return NOT_PLAIN
                 if out is None:
                     out = list(value)
                 out[index] = fixed
@@ -101,12 +110,12 @@ def _plain(value):
         return value
     if kind is float:
         if not math.isfinite(value):
-            return _NOT_PLAIN
+            return NOT_PLAIN
         if value.is_integer() and abs(value) < _EXACT_UP_TO:
             return int(value)
         text = repr(value)
-        return _NOT_PLAIN if "e" in text or "E" in text else value
-    return _NOT_PLAIN
+        return NOT_PLAIN if "e" in text or "E" in text else value
+    return NOT_PLAIN
 
 
 def record_hash(record: dict) -> str:

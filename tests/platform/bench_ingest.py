@@ -81,6 +81,31 @@ def database(url: str | None):
         admin.dispose()
 
 
+def backend_pids(engine) -> list[int]:
+    """PostgreSQL backends of this database (to read their CPU from /proc)."""
+    if engine.dialect.name != "postgresql":
+        return []
+    with engine.connect() as conn:
+        return list(
+            conn.scalars(
+                sa.text(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = current_database()"
+                )
+            )
+        )
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a local process; 0 when it cannot be read."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = text[text.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def enrol(factory, key: StationKey, lanes: int) -> None:
     with factory() as session, session.begin():
         for n in range(1, lanes + 1):
@@ -116,6 +141,8 @@ def main() -> None:
         factory = make_sessionmaker(engine)
         if args.enrol:
             enrol(factory, key, args.lanes)
+        pids = backend_pids(engine)
+        db_cpu = sum(cpu_s(pid) for pid in pids)
         started = time.perf_counter()
         cpu = time.process_time()
         for body in bodies:
@@ -124,12 +151,15 @@ def main() -> None:
                 outcomes[result.verification or str(result.status)] += 1
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu
+        db_cpu = sum(cpu_s(pid) for pid in pids) - db_cpu
         engine.dispose()
     backend = url.split(":", 1)[0]
     print(
         f"{backend}: {args.records} records in {elapsed:.2f} s = "
         f"{args.records / elapsed:,.0f} records/s "
-        f"(this process used {cpu / elapsed:.0%} of one core); "
+        f"(this process used {cpu / elapsed:.0%} of one core); CPU per record: "
+        f"{cpu / args.records * 1e6:.0f} µs here, "
+        f"{db_cpu / args.records * 1e6:.0f} µs in the database server; "
         + ", ".join(f"{name} {n}" for name, n in sorted(outcomes.items()))
     )
 

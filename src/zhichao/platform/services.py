@@ -147,7 +147,9 @@ def _stored_raw(session: Session, candidates: dict[str, _Checked]) -> dict[str, 
     found: dict[str, Any] = {}
     for model in (WeighingRecord, LaneEvent):
         rows = session.execute(
-            sa.select(model.record_id, model.raw).where(model.record_id.in_(ids))
+            sa.select(model.record_id, model.raw).where(
+                chain.among(session, model.record_id, ids)
+            )
         )
         found.update(dict(rows.all()))
     return found
