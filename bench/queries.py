@@ -89,7 +89,9 @@ def fill(
     for lane in lanes:
         fill_chain(lane, 1, rng=rng)
     enrol(db_url, lanes)
-    with PlatformServer(db_url, work / "evidence") as server:
+    with PlatformServer(
+        db_url, work / "evidence", log_path=work / "server.log"
+    ) as server:
         asyncio.run(post_all(server.url, lane_bodies(lanes, BATCH), 4))
 
     start = time.perf_counter()
@@ -310,7 +312,9 @@ def measure(db_url: str, work: Path, repeats: int, rng: random.Random) -> dict:
         session.rollback()
 
     with (
-        PlatformServer(db_url, work / "evidence") as server,
+        PlatformServer(
+            db_url, work / "evidence", log_path=work / "server.log"
+        ) as server,
         httpx.Client(base_url=server.url, timeout=60) as client,
     ):
         pages = {
@@ -341,8 +345,9 @@ def bench_queries(db_url: str, work: Path, size) -> dict:
         loaded = fill(db_url, work, target - done, first, rng)
         first += (target - done) // ROWS_PER_STATION + 1
         done = target
-        out[str(target)] = {
-            "load": loaded,
-            **measure(db_url, work, size.query_repeats, rng),
-        }
+        out[str(target)] = {"load": loaded}
+        try:
+            out[str(target)].update(measure(db_url, work, size.query_repeats, rng))
+        except Exception as err:  # keep what was measured at the smaller sizes
+            out[str(target)]["error"] = f"{type(err).__name__}: {err}"
     return out

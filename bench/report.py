@@ -122,9 +122,19 @@ def _pair(a, b) -> str | None:
     return None if a is None and b is None else f"{a} / {b}"
 
 
+def _ran(results: dict, name: str) -> bool:
+    """Whether the row's benchmark was part of the run."""
+    first = name.split()[0].split(",")[0]
+    suite = {"lane": "lane", "settled": "lane", "station": "lane"}.get(first, first)
+    suite = "queries" if suite == "query" else suite
+    return suite in results or suite == "monthly"
+
+
 def markdown(results: dict) -> str:
     lines = ["| figure | measured | target |", "|---|---|---|"]
     for name, value, target in rows(results):
+        if not _ran(results, name):
+            continue
         shown = (
             "error"
             if value is None

@@ -82,14 +82,23 @@ class PlatformServer:
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"platform server exited ({self.proc.returncode})")
+                raise RuntimeError(
+                    f"platform server exited ({self.proc.returncode}): "
+                    f"{self._log_tail()}"
+                )
             try:
-                if httpx.get(f"{self.url}/api/v1/records?limit=1").status_code == 200:
+                # a page that needs no database: a big one can be slow to answer
+                if httpx.get(f"{self.url}/openapi.json", timeout=10).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError("platform server did not start")
+        raise RuntimeError(f"platform server did not start: {self._log_tail()}")
+
+    def _log_tail(self) -> str:
+        if not self.log_path or not self.log_path.exists():
+            return "(no log)"
+        return self.log_path.read_text(errors="replace")[-1500:]
 
     def __exit__(self, *exc) -> None:
         if self.proc and self.proc.poll() is None:
