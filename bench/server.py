@@ -75,7 +75,11 @@ class PlatformServer:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             out = open(self.log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(command, env=env, stdout=out, stderr=out)
-        self._wait_ready()
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def _wait_ready(self) -> None:
