@@ -60,11 +60,10 @@ def among(session: Session, column, values) -> sa.ColumnElement[bool]:
     one bound parameter each costs more than the query does.
     """
     values = list(values)
-    if session.get_bind().dialect.name == "postgresql":
-        return column == sa.any_(
-            sa.bindparam(None, values, type_=postgresql.ARRAY(column.type))
-        )
-    return column.in_(values)
+    if session.get_bind().dialect.name != "postgresql":
+        return column.in_(values)
+    array = postgresql.ARRAY(column.type)
+    return column == sa.any_(sa.bindparam(None, values, type_=array))
 
 
 def content_hash(raw: dict[str, Any]) -> str:
@@ -128,7 +127,9 @@ def store_records(
         for lane_id, lane_cands in by_lane.items()
     }
 
-    statuses = {rid: str(s) for o in outcomes.values() for rid, s in o.statuses.items()}
+    statuses = {
+        rid: s.value for o in outcomes.values() for rid, s in o.statuses.items()
+    }
     _insert(session, new, cands, lanes, statuses, received_at)
     _write_outcomes(session, states, outcomes, received_at)
     return statuses
@@ -218,7 +219,8 @@ def _insert(session, new, cands, lanes: LaneIds, statuses, received_at) -> None:
     for record in new:
         cand = cands[record.record_id]
         station_id, lane_id = lanes[(record.station_code, record.lane_no)]
-        row = record.model_dump(exclude={"photos"})
+        # the validated fields as they are (model_dump would copy them again)
+        row = {k: v for k, v in record.__dict__.items() if k != "photos"}
         row.update(
             station_id=station_id,
             lane_id=lane_id,
