@@ -31,8 +31,11 @@ TRUCK = Vehicle(
 )
 
 
+_HEADERS: dict[str, dict[str, str]] = {}
+
+
 async def _platform_records(url: str, count: int, timeout_s: float = 20.0) -> list:
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(headers=_HEADERS[url]) as client:
         for _ in range(int(timeout_s / 0.25)):
             body = (await client.get(f"{url}/api/v1/records")).json()
             if len(body["records"]) >= count:
@@ -65,6 +68,7 @@ async def lane_and_platform(db_url, tmp_path):
     )
     register_units(db_url, [unit])
     await platform.start()
+    _HEADERS[platform.url] = platform.auth_headers
     lane = await start_lane(unit, platform.url, tmp_path / "stations", random.Random(7))
     yield lane, platform
     await stop_lane(lane)
@@ -110,7 +114,7 @@ async def test_overloaded_truck_is_held_then_reweighed_and_released(
         assert await _photo_on_platform(platform.url, photo["sha256"])
     assert len(held["photos"]) >= 2
 
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(headers=platform.auth_headers) as client:
         page = await client.get(f"{platform.url}/records/{held['record_id']}")
     assert page.status_code == 200
     assert "鲁A1234挂" in page.text

@@ -129,7 +129,7 @@ async def test_sigkill_during_passes_and_uploads_loses_and_duplicates_nothing(
     assert len(reported) >= 1, "no pass was completed in any trial"
     assert all(r.status != "pending" for r in stored)
 
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(headers=platform.auth_headers) as client:
         rows = (await client.get(f"{platform.url}/api/v1/records?limit=500")).json()
     on_platform = [r["record_id"] for r in rows["records"]]
     assert len(on_platform) == len(set(on_platform)), "a record is duplicated"

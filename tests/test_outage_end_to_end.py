@@ -118,8 +118,9 @@ async def quick_weigh(lane, plate: str, gross_kg: int, camera_offset_s: float = 
     return record
 
 
-async def _platform_rows(url: str) -> list[dict]:
-    async with httpx.AsyncClient() as client:
+async def _platform_rows(platform: PlatformThread) -> list[dict]:
+    async with httpx.AsyncClient(headers=platform.auth_headers) as client:
+        url = platform.url
         body = (await client.get(f"{url}/api/v1/records?limit=500")).json()
     return body["records"]
 
@@ -168,7 +169,7 @@ async def test_a_lost_answer_is_retried_and_stored_once(platform, tmp_path):
         ids = {first["record_id"], second["record_id"]}
 
         async def stored_but_unacknowledged():
-            on_platform = {r["record_id"] for r in await _platform_rows(platform.url)}
+            on_platform = {r["record_id"] for r in await _platform_rows(platform)}
             return ids <= on_platform and lane.station.store.queue_depth()["records"]
 
         await _wait_for(stored_but_unacknowledged, what="records stored unanswered")
@@ -180,7 +181,7 @@ async def test_a_lost_answer_is_retried_and_stored_once(platform, tmp_path):
         await stop_lane(lane)
         await proxy.stop()
 
-    rows = await _platform_rows(platform.url)
+    rows = await _platform_rows(platform)
     copies = [r["record_id"] for r in rows if r["record_id"] in ids]
     assert sorted(copies) == sorted(ids), "each record exactly once on the platform"
 
@@ -217,7 +218,7 @@ async def test_five_passes_in_an_outage_and_a_restart_all_arrive_in_order(tmp_pa
         await platform.start()
         await _wait_for(lambda: _drained(lane), what="the queue to drain")
         chain = [r.record for r in lane.station.store.lane_records("01")]
-        rows = await _platform_rows(platform.url)
+        rows = await _platform_rows(platform)
         heads = await _photo_heads(platform.url, made)
     finally:
         await stop_lane(lane)
@@ -259,5 +260,5 @@ async def test_a_camera_clock_five_minutes_off_is_flagged(platform, tmp_path):
 
     assert "camera_clock_skew" in skewed["flags"]
     assert "camera_clock_skew" not in fine["flags"]
-    rows = {r["record_id"]: r for r in await _platform_rows(platform.url)}
+    rows = {r["record_id"]: r for r in await _platform_rows(platform)}
     assert skewed["record_id"] in rows

@@ -2,6 +2,7 @@
 
 import pytest
 from fastapi.testclient import TestClient
+from people import add_user, sign_in
 from platform_server import live_server
 
 from zhichao.platform.app import create_app
@@ -22,6 +23,14 @@ def app(settings):
 
 @pytest.fixture
 def client(app):
+    """A test client signed in as an administrator of every region."""
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        sign_in(test_client, add_user(app.state.sessions, "root"))
+        yield test_client
+
+
+@pytest.fixture
+def anonymous(app):
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 

@@ -64,9 +64,16 @@ def test_page_preview_confirm_and_bad_code(client, sessions):
     key = StationKey.generate()
     code = Enrolment("1405250001", "02", key.public_key).code
 
-    preview = client.post("/enrol", data={"code": code, "action": "preview"})
-    bad = client.post("/enrol", data={"code": "ZC1.nonsense", "action": "preview"})
-    confirm = client.post("/enrol", data={"code": code, "action": "confirm"})
+    preview = client.post(
+        "/enrol", data={"code": code, "action": "preview", "csrf_token": client.csrf}
+    )
+    bad = client.post(
+        "/enrol",
+        data={"code": "ZC1.nonsense", "action": "preview", "csrf_token": client.csrf},
+    )
+    confirm = client.post(
+        "/enrol", data={"code": code, "action": "confirm", "csrf_token": client.csrf}
+    )
 
     assert preview.status_code == 200 and 'id="enrol-preview"' in preview.text
     assert "1405250001" in preview.text and "确认备案" in preview.text

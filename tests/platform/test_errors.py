@@ -5,6 +5,8 @@ import json
 import pytest
 from platform_factories import make_record
 
+from zhichao.platform.auth import ROUTE_RULES, Action
+
 RECORDS = "/api/v1/records"
 
 
@@ -60,7 +62,10 @@ def test_error_envelope(client, method, path, kwargs, status, code):
     assert_envelope(answer, status, code)
 
 
-def test_500_is_the_envelope_without_a_traceback(app, client):
+def test_500_is_the_envelope_without_a_traceback(app, client, monkeypatch):
+    # a route of this test only: it needs a permission rule like any other
+    monkeypatch.setitem(ROUTE_RULES, ("GET", "/api/v1/boom"), Action.PUBLIC)
+
     @app.get("/api/v1/boom")
     def boom():
         raise RuntimeError("secret internals")

@@ -28,6 +28,11 @@ TABLES = {
     "station_heartbeats",
     "regions",
     "vehicles",
+    "users",
+    "web_sessions",
+    "login_failures",
+    "api_tokens",
+    "audit_log",
 }
 
 

@@ -18,6 +18,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from people import add_user, sign_in
 from platform_factories import jpeg_bytes, sha256
 from platform_server import live_server
 
@@ -339,7 +340,7 @@ def s3_app(s3_settings):
 @pytest.fixture
 def s3_client(s3_app):
     with TestClient(s3_app, raise_server_exceptions=False) as client:
-        yield client
+        yield sign_in(client, add_user(s3_app.state.sessions, "root"))
 
 
 def photo_count(app) -> int:
@@ -432,6 +433,7 @@ def test_api_store_unreachable_is_503(s3_client, s3_app, bucket):
 def test_api_streams_over_http(s3_app):
     data = jpeg_bytes(1_000_000)
     with live_server(s3_app) as url, httpx.Client(base_url=url) as client:
+        sign_in(client, add_user(s3_app.state.sessions, "root"))
         assert client.put(BASE + sha256(data), content=data).status_code == 201
         with client.stream("GET", BASE + sha256(data)) as answer:
             body = b"".join(answer.iter_bytes())

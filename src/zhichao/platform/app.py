@@ -3,15 +3,16 @@
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from zhichao.platform.api import heartbeats, photos, records
+from zhichao.platform.api.deps import LoginRequired, authorize
 from zhichao.platform.api.errors import install_error_handler
 from zhichao.platform.db import make_engine, make_sessionmaker
 from zhichao.platform.evidence import open_evidence_store
 from zhichao.platform.settings import PlatformSettings, load_settings
-from zhichao.platform.web import chain_pages, pages, unit_pages
+from zhichao.platform.web import chain_pages, pages, people_pages, unit_pages
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ def create_app(settings: PlatformSettings | None = None) -> FastAPI:
         # plain page of the same OpenAPI document instead
         docs_url=None,
         redoc_url=None,
+        # every route: its permission rule, the caller, CSRF (platform.auth)
+        dependencies=[Depends(authorize)],
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -48,11 +51,13 @@ def create_app(settings: PlatformSettings | None = None) -> FastAPI:
     app.state.templates = pages.make_templates()
 
     install_error_handler(app)
+    app.add_exception_handler(LoginRequired, people_pages.login_redirect)
     app.include_router(records.router)
     app.include_router(photos.router)
     app.include_router(heartbeats.router)
     app.include_router(pages.router)
     app.include_router(chain_pages.router)
+    app.include_router(people_pages.router)
     app.include_router(unit_pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app

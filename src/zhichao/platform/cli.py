@@ -317,3 +317,60 @@ def export_units_command(fmt, region, output, database_url, config_file) -> None
         session.close()
         engine.dispose()
     click.echo(f"{written} units written to {output}")
+
+
+@platform.command("create-user")
+@click.argument("username")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["admin", "officer", "enforcement", "supervisor", "operator"]),
+    help="admin, officer, enforcement (执法), supervisor (read-only), operator.",
+)
+@click.option(
+    "--region",
+    required=True,
+    help="GB/T 2260 code of the jurisdiction: 140525 county, 140500 city, "
+    "140000 province.",
+)
+@click.option("--unit", help="Station code of an operator's source unit.")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input."
+)
+@database_url_option
+@config_option
+def create_user(
+    username, role, region, unit, password_stdin, database_url, config_file
+) -> None:
+    """Add an account that signs in to the pages (asks for its password)."""
+    import getpass
+
+    from zhichao.platform import audit
+    from zhichao.platform.auth import AuthError, create_user, region_prefix
+    from zhichao.platform.db import make_engine, make_sessionmaker, session_scope
+
+    settings = _settings(config_file, database_url=database_url)
+    if password_stdin:
+        password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+    else:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            user = create_user(session, username, password, role, region, unit)
+            audit.append(
+                session,
+                username=f"cli:{getpass.getuser()}",
+                role="cli",
+                region="",
+                action="user_create",
+                target=user.username,
+                detail={"role": role, "region": region, "unit": unit},
+                address="local",
+            )
+    except AuthError as err:
+        raise click.ClickException(str(err)) from err
+    finally:
+        engine.dispose()
+    scope = unit or region_prefix(region) or "all"
+    click.echo(f"user {username} created: {role}, jurisdiction {scope}")

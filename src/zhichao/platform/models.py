@@ -312,3 +312,88 @@ class StationHeartbeat(Base):
     received_at: Mapped[datetime]
     skew_ms: Mapped[int] = mapped_column(sa.BigInteger)
     raw: Mapped[dict[str, Any]]
+
+
+# -- people, sessions, tokens and the audit log (zhichao.platform.auth, .audit) --
+
+
+class User(Base):
+    """A person who signs in to the pages (账号); see ``zhichao.platform.auth``."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.Text)
+    role: Mapped[str] = mapped_column(sa.String(16))
+    # GB/T 2260 code of the jurisdiction: province 140000, city 140500, county 140525
+    region_code: Mapped[str] = mapped_column(sa.String(6))
+    # a source-unit operator's station; the unit's other stations are theirs too
+    unit_station_code: Mapped[str | None] = mapped_column(sa.String(10))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+
+class WebSession(Base):
+    """A signed-in browser; the cookie holds a secret whose SHA-256 is ``id``."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    address: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class LoginFailure(Base):
+    """A failed sign-in, counted per account and per address for throttling."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), index=True)
+    address: Mapped[str] = mapped_column(sa.String(64), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ApiToken(Base):
+    """A bearer token for the remote monitoring port (远程监控端口)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.Unicode(100))
+    # SHA-256 of the token; the token itself is shown once and never stored
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """One line of the audit log (操作日志): append-only, each hashes the last."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    seq: Mapped[int] = mapped_column(sa.BigInteger, unique=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    username: Mapped[str] = mapped_column(sa.String(64), index=True)
+    role: Mapped[str] = mapped_column(sa.String(16))
+    # the actor's jurisdiction as a station-code prefix ("" = every region)
+    region: Mapped[str] = mapped_column(sa.String(10))
+    action: Mapped[str] = mapped_column(sa.String(64), index=True)
+    target: Mapped[str] = mapped_column(sa.Text)
+    detail: Mapped[dict[str, Any]]
+    address: Mapped[str | None] = mapped_column(sa.String(64))
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    entry_hash: Mapped[str] = mapped_column(sa.String(64))

@@ -34,10 +34,12 @@ def demo(host, port, lanes, seed, data_dir, duration) -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.WARNING)
 
-    def ready(url: str) -> None:
+    def ready(url: str, sign_in: str = "") -> None:
         click.echo(
             f"zhichao demo: county platform at {url}/  ({lanes} lanes; Ctrl-C stops)"
         )
+        if sign_in:
+            click.echo(f"zhichao demo: {sign_in}")
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(

@@ -129,6 +129,9 @@ class PlatformThread:
         self.settings = load_settings(
             None, database_url=database_url, evidence_dir=evidence_dir, **settings
         )
+        self.admin_username, self.admin_password, token = _demo_admin(database_url)
+        # for programs that read the platform's API as a remote monitor would
+        self.auth_headers = {"authorization": f"Bearer {token}"}
         app = create_app(self.settings)
         config = uvicorn.Config(app, host=host, port=port, log_level="warning")
         self.server = uvicorn.Server(config)
@@ -149,6 +152,25 @@ class PlatformThread:
     async def stop(self) -> None:
         self.server.should_exit = True
         await asyncio.to_thread(self._thread.join, 10)
+
+
+def _demo_admin(database_url: str) -> tuple[str, str, str]:
+    """An administrator of the whole platform with a generated password, and a
+    read token of theirs: (username, password, token)."""
+    import secrets
+
+    from zhichao.platform.auth import TOKEN_SCOPES, create_user, issue_token
+    from zhichao.platform.db import make_engine, make_sessionmaker, session_scope
+
+    password = secrets.token_urlsafe(12)
+    engine = make_engine(database_url)
+    try:
+        with session_scope(make_sessionmaker(engine)) as session:
+            user = create_user(session, "admin", password, "admin", "000000")
+            token, _ = issue_token(session, user.id, "demo", list(TOKEN_SCOPES), 2)
+    finally:
+        engine.dispose()
+    return "admin", password, token
 
 
 def register_units(database_url: str, units) -> None:
@@ -386,7 +408,10 @@ async def run_demo(
             lane_rng = random.Random(rng.random())
             early = len(started) == 1
             tasks.append(asyncio.create_task(drive_traffic(lane, lane_rng, early)))
-        on_ready(platform.url)
+        on_ready(
+            platform.url,
+            f"登录 sign in: {platform.admin_username} / {platform.admin_password}",
+        )
         if duration_s is None:
             await asyncio.Event().wait()
         else:

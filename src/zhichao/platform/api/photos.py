@@ -15,6 +15,7 @@ from zhichao.platform.api.deps import (
     get_session,
     get_session_factory,
     get_settings,
+    get_station_session,
 )
 from zhichao.platform.api.errors import ApiError
 from zhichao.platform.evidence import (
@@ -143,7 +144,7 @@ def _stored(session: Session, store: EvidenceBackend, sha256: str) -> Photo:
 @router.head("/{sha256}", summary="Whether the platform has a photo")
 def head_photo(
     sha256: str,
-    session: Annotated[Session, Depends(get_session)],
+    session: Annotated[Session, Depends(get_station_session)],
     store: Annotated[EvidenceBackend, Depends(get_evidence)],
 ) -> Response:
     photo = _stored(session, store, checked_sha256(sha256))

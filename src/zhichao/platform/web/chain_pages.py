@@ -1,15 +1,23 @@
 """Pages of the evidence chain: lane enrolment, alarms, stations, event records."""
 
 import logging
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from zhichao.chain import ChainError, Enrolment, key_fingerprint
-from zhichao.platform import registry
-from zhichao.platform.api.deps import get_session, get_session_factory, get_settings
+from zhichao.platform import audit, registry
+from zhichao.platform.api.deps import (
+    client_address,
+    current_principal,
+    get_scoped_factory,
+    get_session,
+    get_settings,
+)
+from zhichao.platform.auth import Principal
 from zhichao.platform.db import session_scope
 from zhichao.platform.settings import PlatformSettings
 from zhichao.platform.web.pages import render
@@ -30,7 +38,8 @@ def enrol_page(
 @router.post("/enrol", response_class=HTMLResponse)
 async def enrol_submit(
     request: Request,
-    factory: Annotated[sessionmaker[Session], Depends(get_session_factory)],
+    factory: Annotated[Callable[[], Session], Depends(get_scoped_factory)],
+    principal: Annotated[Principal, Depends(current_principal)],
 ) -> Response:
     """Step 1 (``action=preview``): parse and show; step 2 (``confirm``): enrol."""
     form = await request.form()
@@ -51,12 +60,29 @@ async def enrol_submit(
             "fingerprint": key_fingerprint(enrolment.public_key),
             "current": current,
         }
+        if not principal.scope.allows(enrolment.station_code):
+            message = f"station {enrolment.station_code} is outside your jurisdiction"
+            return render(request, "enrol.html", context | {"error": message}, 403)
         if action != "confirm":
             return render(request, "enrol.html", context)
         try:
             result = registry.enrol_lane(session, enrolment, replace=replace, via="web")
         except registry.EnrolmentError as err:
             return render(request, "enrol.html", context | {"error": str(err)}, 409)
+        if not result.already:
+            audit.append(
+                session,
+                username=principal.username,
+                role=principal.role.value,
+                region=principal.scope.label,
+                action="enrol_lane",
+                target=f"{enrolment.station_code}-{enrolment.lane_no}",
+                detail={
+                    "fingerprint": result.key.fingerprint,
+                    "replaced": result.replaced and result.replaced.fingerprint,
+                },
+                address=client_address(request),
+            )
         context |= {"done": result, "keys": registry.lane_keys(session)}
         return render(request, "enrol.html", context)
 

@@ -50,8 +50,17 @@ def render(
 ) -> Response:
     """Render a page; remember an explicit ``?lang=`` choice in a cookie."""
     templates: Jinja2Templates = request.app.state.templates
+    principal = getattr(request.state, "principal", None)
+    people = {
+        "principal": principal,
+        "csrf_token": principal.csrf_token if principal else "",
+        "can": (lambda action: principal is not None and principal.can(action)),
+    }
     response = templates.TemplateResponse(
-        request, name, page_context(request) | context, status_code=status_code
+        request,
+        name,
+        page_context(request) | people | context,
+        status_code=status_code,
     )
     wanted = request.query_params.get("lang")
     if wanted in LANGS:
