@@ -3,6 +3,7 @@ Modbus relay, SQLite station store, HTTP upload, platform on SQLite and PostgreS
 """
 
 import asyncio
+import functools
 import random
 
 import httpx
@@ -11,6 +12,7 @@ import pytest
 from zhichao.sim.demo import (
     UNITS,
     PlatformThread,
+    enrol_lanes,
     free_port,
     register_units,
     start_lane,
@@ -31,17 +33,18 @@ TRUCK = Vehicle(
 )
 
 
-_HEADERS: dict[str, dict[str, str]] = {}
-
-
-async def _platform_records(url: str, count: int, timeout_s: float = 20.0) -> list:
-    async with httpx.AsyncClient(headers=_HEADERS[url]) as client:
+async def _platform_records(
+    platform: PlatformThread, count: int, timeout_s: float = 20.0
+) -> list:
+    """The platform's passes through its read API, with an officer's token."""
+    async with httpx.AsyncClient(headers=platform.auth_headers) as client:
         for _ in range(int(timeout_s / 0.25)):
-            body = (await client.get(f"{url}/api/v1/records")).json()
-            if len(body["records"]) >= count:
-                return body["records"]
+            answer = await client.get(f"{platform.url}/api/v1/records")
+            assert answer.status_code == 200, answer.text
+            if len(answer.json()["records"]) >= count:
+                return answer.json()["records"]
             await asyncio.sleep(0.25)
-    raise AssertionError(f"platform has {len(body['records'])} records, not {count}")
+    raise AssertionError(f"platform has fewer than {count} records")
 
 
 async def _photo_on_platform(url: str, sha256: str, timeout_s: float = 10.0) -> bool:
@@ -51,6 +54,19 @@ async def _photo_on_platform(url: str, sha256: str, timeout_s: float = 10.0) -> 
                 return True
             await asyncio.sleep(0.25)
     return False
+
+
+def _verification(platform: PlatformThread, record_id: str) -> str:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(platform.settings.database_url)
+    with engine.connect() as conn:
+        value = conn.execute(
+            sa.text("SELECT verification FROM weighing_records WHERE record_id = :r"),
+            {"r": record_id},
+        ).scalar_one()
+    engine.dispose()
+    return value
 
 
 def _screen_with(lane, text: str) -> tuple[str, ...]:
@@ -64,12 +80,21 @@ def _screen_with(lane, text: str) -> tuple[str, ...]:
 async def lane_and_platform(db_url, tmp_path):
     unit = UNITS[0]
     platform = PlatformThread(
-        db_url, tmp_path / "evidence", "127.0.0.1", free_port("127.0.0.1", 0)
+        db_url,
+        tmp_path / "evidence",
+        "127.0.0.1",
+        free_port("127.0.0.1", 0),
+        require_enrolment=True,
     )
     register_units(db_url, [unit])
     await platform.start()
-    _HEADERS[platform.url] = platform.auth_headers
-    lane = await start_lane(unit, platform.url, tmp_path / "stations", random.Random(7))
+    lane = await start_lane(
+        unit,
+        platform.url,
+        tmp_path / "stations",
+        random.Random(7),
+        enrol=functools.partial(enrol_lanes, db_url),
+    )
     yield lane, platform
     await stop_lane(lane)
     await platform.stop()
@@ -103,7 +128,7 @@ async def test_overloaded_truck_is_held_then_reweighed_and_released(
     assert [w.on for w in lane.relay.writes[:2]] == [True, False]
     assert _screen_with(lane, "正常 请通行")[0] == "晋E12345"
 
-    rows = await _platform_records(platform.url, 2)
+    rows = await _platform_records(platform, 2)
     by_id = {row["record_id"]: row for row in rows}
     assert by_id[held["record_id"]]["verdict"] == "held"
     assert by_id[held["record_id"]]["overloaded"] is True
@@ -113,6 +138,9 @@ async def test_overloaded_truck_is_held_then_reweighed_and_released(
     for photo in held["photos"]:
         assert await _photo_on_platform(platform.url, photo["sha256"])
     assert len(held["photos"]) >= 2
+
+    assert _verification(platform, held["record_id"]) == "verified"
+    assert _verification(platform, released["record_id"]) == "verified"
 
     async with httpx.AsyncClient(headers=platform.auth_headers) as client:
         page = await client.get(f"{platform.url}/records/{held['record_id']}")
@@ -151,6 +179,6 @@ async def test_bad_device_input_is_counted_and_the_lane_keeps_running(
         47_000,
     )
     assert record is not None and record["verdict"] == "released"
-    rows = await _platform_records(platform.url, 1)
+    rows = await _platform_records(platform, 1)
     assert rows[0]["record_id"] == record["record_id"]
     assert rows[0]["gross_kg"] == record["gross_kg"]
