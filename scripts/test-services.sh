@@ -22,6 +22,7 @@ PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 PGROOT="${ZHICHAO_PG_DIR:-/tmp/zhichao-test-pg-$(printf %s "$PWD" | sha256sum | cut -c1-8)}"
 PGDATA="$PGROOT/data"
 PGPORT="${ZHICHAO_PG_PORT:-55432}"
+if [ -s "$PGROOT/port" ]; then PGPORT=$(cat "$PGROOT/port"); fi
 PGSOCK="$PGROOT/sock"
 mkdir -p "$PGSOCK"
 if [ "$(id -u)" = 0 ]; then RUN="runuser -u postgres --"; chown postgres "$PGROOT" "$PGSOCK"; else RUN=; fi
@@ -29,7 +30,14 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   rm -rf "$PGDATA"
   $RUN "$PGBIN/initdb" -D "$PGDATA" -U postgres -A trust --no-sync -E UTF8 >/dev/null
 fi
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 if ! $RUN "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
+  # Another server (another checkout's cluster, say) may hold the port.
+  tries=0
+  while port_busy "$PGPORT" && [ $tries -lt 50 ]; do
+    PGPORT=$((PGPORT + 1)); tries=$((tries + 1))
+  done
+  echo "$PGPORT" > "$PGROOT/port"
   $RUN "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGROOT/pg.log" -w \
     -o "-p $PGPORT -k $PGSOCK -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
 fi
