@@ -4,6 +4,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from people import PASSWORD, add_user
 from platform_factories import make_record, photo_ref, sha256
 from platform_server import live_server
 
@@ -40,7 +41,17 @@ def browser_app(tmp_path):
             "coal_mine",
             "140525",
         )
+    add_user(app.state.sessions, "root")
     return app
+
+
+def goto_signed_in(page, url):
+    """Open ``url``; the platform asks for a sign-in first, as for a person."""
+    page.goto(url)
+    page.fill("#login-username", "root")
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-button")
+    page.wait_for_selector("#signed-in")
 
 
 @pytest.fixture
@@ -68,7 +79,7 @@ def test_live_row_appears_without_reload_then_record_page(browser_app, page):
         http.post(
             "/api/v1/records", json={"records": [make_record(seq=1, gross_kg=41_000)]}
         )
-        page.goto(base + "/")
+        goto_signed_in(page, base + "/")
         page.evaluate("window.notReloaded = true")
         photo = page.screenshot(type="jpeg", quality=70)  # a real JPEG to upload
         pending = photo + b"\x00"  # another photo, never uploaded
@@ -126,7 +137,7 @@ def test_enrol_page_then_alarm_page(browser_app, page):
     key = StationKey.generate()
     code = Enrolment("1405250001", "01", key.public_key).code
     with live_server(browser_app) as base, httpx.Client(base_url=base) as http:
-        page.goto(base + "/enrol")
+        goto_signed_in(page, base + "/enrol")
         page.fill("#enrol-code", "ZC1.1405250001.01.abc.123456")
         page.click("#enrol-preview-button")
         assert "备案码无效" in page.locator("#enrol-error").inner_text()

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 
 from fastapi import Request
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from zhichao.platform import auth
 from zhichao.platform.api.errors import ApiError
@@ -71,7 +72,9 @@ async def authorize(request: Request) -> auth.Principal | None:
     request.state.principal = None
     if action in (auth.Action.PUBLIC, auth.Action.STATION):
         return None
-    principal = _principal(request)
+    # the lookup runs off the event loop: a blocked loop could not finish the
+    # answers of other requests that hold the SQLite write lock
+    principal = await run_in_threadpool(_principal, request)
     if principal is None:
         if request.url.path.startswith("/api/"):
             raise ApiError(401, "unauthorized", "sign in or send a bearer token")

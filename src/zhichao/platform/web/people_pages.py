@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from zhichao.platform import audit, auth
 from zhichao.platform.api.deps import (
@@ -57,6 +58,28 @@ async def login_submit(
     next_url = _safe_next(str(form.get("next", "/")))
     address = client_address(request)
     context = {"next": next_url, "username": username}
+    try:
+        cookie = await run_in_threadpool(_sign_in, factory, username, password, address)
+    except auth.LoginThrottled as err:
+        return render(request, "login.html", context | {"error": str(err)}, 429)
+    except auth.AuthError as err:
+        return render(request, "login.html", context | {"error": str(err)}, 401)
+    response = RedirectResponse(next_url, status_code=303)
+    response.set_cookie(
+        auth.SESSION_COOKIE,
+        cookie,
+        max_age=int(auth.SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+def _sign_in(
+    factory: sessionmaker[Session], username: str, password: str, address: str
+) -> str:
+    """Check the password and open a session; a failure is counted, then raised."""
     session = factory()
     try:
         user = auth.authenticate(session, username, password, address)
@@ -72,24 +95,15 @@ async def login_submit(
             address=address,
         )
         session.commit()
-    except auth.LoginThrottled as err:
+        return cookie
+    except auth.LoginThrottled:
         session.rollback()
-        return render(request, "login.html", context | {"error": str(err)}, 429)
-    except auth.AuthError as err:
+        raise
+    except auth.AuthError:
         session.commit()  # the failure is counted
-        return render(request, "login.html", context | {"error": str(err)}, 401)
+        raise
     finally:
         session.close()
-    response = RedirectResponse(next_url, status_code=303)
-    response.set_cookie(
-        auth.SESSION_COOKIE,
-        cookie,
-        max_age=int(auth.SESSION_LIFETIME.total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-    )
-    return response
 
 
 @router.post("/logout")
@@ -149,26 +163,30 @@ async def tokens_create(
         days = int(str(form.get("days", "30")))
     except ValueError:
         days = 0
-    with session_scope(factory) as session:
-        try:
-            secret, token = auth.issue_token(
-                session, principal.user_id, name, scopes, days
+    address = client_address(request)
+
+    def create() -> dict:
+        with session_scope(factory) as session:
+            try:
+                secret, token = auth.issue_token(
+                    session, principal.user_id, name, scopes, days
+                )
+            except auth.AuthError as err:
+                return _tokens_context(session, principal) | {"error": str(err)}
+            audit.append(
+                session,
+                username=principal.username,
+                role=principal.role.value,
+                region=principal.scope.label,
+                action="token_create",
+                target=f"token {token.id}",
+                detail={"name": token.name, "scopes": token.scopes, "days": days},
+                address=address,
             )
-        except auth.AuthError as err:
-            context = _tokens_context(session, principal) | {"error": str(err)}
-            return render(request, "tokens.html", context, 400)
-        audit.append(
-            session,
-            username=principal.username,
-            role=principal.role.value,
-            region=principal.scope.label,
-            action="token_create",
-            target=f"token {token.id}",
-            detail={"name": token.name, "scopes": token.scopes, "days": days},
-            address=client_address(request),
-        )
-        context = _tokens_context(session, principal) | {"new_token": secret}
-        return render(request, "tokens.html", context)
+            return _tokens_context(session, principal) | {"new_token": secret}
+
+    context = await run_in_threadpool(create)
+    return render(request, "tokens.html", context, 400 if context["error"] else 200)
 
 
 @router.post("/tokens/{token_id}/revoke")
