@@ -154,3 +154,26 @@ def test_export_of_nothing_has_a_header(sessions, tmp_path):
         assert exporter.export_records(session, path, start, start, "csv") == 0
 
     assert len(read_csv(path)) == 1
+
+
+def test_every_export_is_in_the_audit_log(loaded, sessions, db_url, tmp_path):
+    from zhichao.platform import audit
+
+    for args in (
+        ["records", "--from", DAY, "--to", DAY, "-o", str(tmp_path / "r.csv")],
+        ["units", "-o", str(tmp_path / "u.csv")],
+    ):
+        answer = CliRunner().invoke(
+            main, ["platform", "export", *args, "--database-url", db_url]
+        )
+        assert answer.exit_code == 0, answer.output
+
+    with sessions() as session:
+        entries = audit.search(session, limit=50)
+        report = audit.verify_chain(session)
+    actions = [e.action for e in entries]
+    assert "export_records" in actions and "export_units" in actions
+    record_export = next(e for e in entries if e.action == "export_records")
+    assert record_export.target.endswith("r.csv")
+    assert record_export.detail["rows"] == 3
+    assert report.intact

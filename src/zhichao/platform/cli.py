@@ -261,6 +261,25 @@ def _beijing_range(start, end):
     return start, end
 
 
+def _audit_export(session, action: str, target: str, detail: dict) -> None:
+    """Every export goes into the audit log (who, when, what, from where)."""
+    import getpass
+
+    from zhichao.platform import audit
+
+    audit.append(
+        session,
+        username=f"cli:{getpass.getuser()}",
+        role="cli",
+        region="",
+        action=action,
+        target=target,
+        detail=detail,
+        address="local",
+    )
+    session.commit()
+
+
 @export.command("records")
 @click.option("--from", "start", required=True, type=click.DateTime(DAY_FORMATS))
 @click.option("--to", "end", required=True, type=click.DateTime(DAY_FORMATS))
@@ -287,6 +306,18 @@ def export_records_command(
             written = exporter.export_records(
                 session, output, start, end, fmt, scope, progress=bar.update
             )
+        _audit_export(
+            session,
+            "export_records",
+            str(output),
+            {
+                "from": start.isoformat(),
+                "to": end.isoformat(),
+                "format": fmt,
+                "region": region,
+                "rows": written,
+            },
+        )
     finally:
         session.close()
         engine.dispose()
@@ -313,6 +344,12 @@ def export_units_command(fmt, region, output, database_url, config_file) -> None
             written = exporter.export_units(
                 session, output, fmt, scope, progress=bar.update
             )
+        _audit_export(
+            session,
+            "export_units",
+            str(output),
+            {"format": fmt, "region": region, "rows": written},
+        )
     finally:
         session.close()
         engine.dispose()
