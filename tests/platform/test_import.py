@@ -186,6 +186,13 @@ def test_cli_dry_run_and_clean_file(sessions, db_url, tmp_path):
     assert real.exit_code == 0, real.output
     assert len(stored(sessions)) == 3
 
+    from zhichao.platform import audit
+
+    with sessions() as session:
+        imports = [e for e in audit.search(session) if e.action == "import_units"]
+    assert len(imports) == 1, "the dry run is not an import; the real one is"
+    assert imports[0].detail["created"] == 3
+
 
 def test_cli_refuses_a_file_that_is_not_a_workbook(sessions, db_url, tmp_path):
     path = tmp_path / "list.xlsx"

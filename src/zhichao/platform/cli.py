@@ -176,6 +176,18 @@ def import_units_command(
                 session, file, dry_run=dry_run, strict=strict, sheet=sheet,
                 progress=bar.update,
             )  # fmt: skip
+        if report.written:
+            _audit_cli(
+                session,
+                "import_units",
+                str(file),
+                {
+                    "rows": report.rows,
+                    "created": report.created,
+                    "updated": report.updated,
+                    "bad_rows": len(report.errors),
+                },
+            )
     except ImportFileError as err:
         raise click.ClickException(str(err)) from err
     finally:
@@ -261,8 +273,8 @@ def _beijing_range(start, end):
     return start, end
 
 
-def _audit_export(session, action: str, target: str, detail: dict) -> None:
-    """Every export goes into the audit log (who, when, what, from where)."""
+def _audit_cli(session, action: str, target: str, detail: dict) -> None:
+    """An import or export from the command line, into the audit log."""
     import getpass
 
     from zhichao.platform import audit
@@ -306,7 +318,7 @@ def export_records_command(
             written = exporter.export_records(
                 session, output, start, end, fmt, scope, progress=bar.update
             )
-        _audit_export(
+        _audit_cli(
             session,
             "export_records",
             str(output),
@@ -344,7 +356,7 @@ def export_units_command(fmt, region, output, database_url, config_file) -> None
             written = exporter.export_units(
                 session, output, fmt, scope, progress=bar.update
             )
-        _audit_export(
+        _audit_cli(
             session,
             "export_units",
             str(output),
