@@ -87,8 +87,12 @@ def _lane_settings(work: Path, relay, display, scale_port: str) -> tuple:
                 {
                     "lane_no": "01",
                     "scale": {"port": scale_port},
-                    "display": {"port": display.port},
-                    "barrier": {"port": relay.port, "pulse_s": 0.05},
+                    "display": {"host": "127.0.0.1", "port": display.port},
+                    "barrier": {
+                        "host": "127.0.0.1",
+                        "port": relay.port,
+                        "pulse_s": 0.05,
+                    },
                 }
             ],
         }
@@ -289,8 +293,10 @@ def _station_toml(work: Path, lanes: list[dict], camera_port: int) -> Path:
             f'front = "l{i}f"',
             f'rear = "l{i}r"',
             "[lanes.display]",
+            'host = "127.0.0.1"',
             f"port = {lane['display'].port}",
             "[lanes.barrier]",
+            'host = "127.0.0.1"',
             f"port = {lane['relay'].port}",
             "pulse_s = 0.5",
         ]

@@ -28,6 +28,8 @@ from bench.server import PlatformServer
 from zhichao.sim.traffic import make_plate
 from zhichao.timeutil import utcnow
 
+BENCH_PASSWORD = "bench password 1"
+
 ROWS_PER_STATION = 5_000
 SPAN_DAYS = 365
 VARYING = (
@@ -302,6 +304,12 @@ def measure(db_url: str, work: Path, repeats: int, rng: random.Random) -> dict:
     since = utcnow() - timedelta(days=30)
     params = {"plate": plate, "since": since}
 
+    with factory() as session, session.begin():
+        from zhichao.platform.auth import create_user
+
+        # the pages and the read API answer a signed-in officer only
+        create_user(session, "bench", BENCH_PASSWORD, "admin", "000000")
+
     with factory() as session:
         out["today_counts"] = _time(lambda: services.today_counts(session), repeats)
         for name, sql in SQL.items():
@@ -317,6 +325,10 @@ def measure(db_url: str, work: Path, repeats: int, rng: random.Random) -> dict:
         ) as server,
         httpx.Client(base_url=server.url, timeout=60) as client,
     ):
+        client.post(
+            "/login",
+            data={"username": "bench", "password": BENCH_PASSWORD, "next": "/"},
+        )
         pages = {
             "overview_live_feed_api": lambda: client.get("/api/v1/records"),
             "live_feed_poll": lambda: client.get(f"/api/v1/records?after={newest - 5}"),
