@@ -304,11 +304,14 @@ def measure(db_url: str, work: Path, repeats: int, rng: random.Random) -> dict:
     since = utcnow() - timedelta(days=30)
     params = {"plate": plate, "since": since}
 
-    with factory() as session, session.begin():
-        from zhichao.platform.auth import create_user
+    from zhichao.platform.auth import create_user
+    from zhichao.platform.models import User
 
-        # the pages and the read API answer a signed-in officer only
-        create_user(session, "bench", BENCH_PASSWORD, "admin", "000000")
+    with factory() as session, session.begin():
+        # the pages and the read API answer a signed-in officer only; the
+        # account is made once, at the first size measured
+        if session.scalar(sa.select(User).where(User.username == "bench")) is None:
+            create_user(session, "bench", BENCH_PASSWORD, "admin", "000000")
 
     with factory() as session:
         out["today_counts"] = _time(lambda: services.today_counts(session), repeats)
