@@ -5,6 +5,8 @@ enroll-station CODE``) when this version of the platform has it; a platform
 without it accepts records from any lane.
 """
 
+import contextlib
+import io
 import logging
 
 from zhichao.chain import Enrolment
@@ -34,10 +36,12 @@ def enrol(database_url: str, lanes) -> int | None:
     for lane in lanes:
         code = Enrolment(lane.station_code, lane.lane_no, lane.key.public_key).code
         try:
-            platform.main(
-                ["enroll-station", code, "--database-url", database_url],
-                standalone_mode=False,
-            )
+            # the command's confirmation would mix into the suite's JSON output
+            with contextlib.redirect_stdout(io.StringIO()):
+                platform.main(
+                    ["enroll-station", code, "--database-url", database_url],
+                    standalone_mode=False,
+                )
         except SystemExit as err:
             if err.code not in (0, None):
                 raise
