@@ -31,6 +31,7 @@ from zhichao.protocols.xk3190 import encode_tf0
 
 logger = logging.getLogger(__name__)
 
+POLL_READ_S = 0.005  # how often a polled indicator looks for a request
 BITS_PER_BYTE = 10  # start bit, 8 data bits, stop bit
 XOR_FIELD = slice(9, 11)  # the two ASCII hex digits of a tF=0 frame
 # where each format keeps its checksum, for inject_bad_checksum()
@@ -304,39 +305,24 @@ class SimulatedIndicator:
             await asyncio.sleep(max(0.0, next_frame - loop.time()))
 
     async def _serve_polls(self) -> None:
-        """Answer each request read from the pty (TCP clients are served apart)."""
-        requests: asyncio.Queue[bytes] = asyncio.Queue()
-        loop = asyncio.get_running_loop()
-        watched = -1
-        try:
-            while True:
-                if watched != self._fd and self._fd >= 0:
-                    with contextlib.suppress(ValueError, OSError):
-                        loop.remove_reader(watched)
-                    watched = self._fd
-                    loop.add_reader(watched, self._read_request, requests)
-                try:
-                    data = await asyncio.wait_for(requests.get(), 0.5)
-                except TimeoutError:
-                    continue
-                if not data:
-                    # No reader has the slave side open yet (or it closed it):
-                    # the master reads EIO. Watch again a little later.
-                    watched = -1
-                    await asyncio.sleep(0.1)
-                    continue
-                await self._answer(data, None)
-        finally:
-            with contextlib.suppress(ValueError, OSError):
-                loop.remove_reader(watched)
+        """Answer each request read from the pty (TCP clients are served apart).
 
-    def _read_request(self, requests: asyncio.Queue) -> None:
-        try:
-            requests.put_nowait(os.read(self._fd, 256))
-        except OSError:
-            with contextlib.suppress(ValueError, OSError):
-                asyncio.get_running_loop().remove_reader(self._fd)
-            requests.put_nowait(b"")
+        The master side is polled rather than watched: until a reader opens the
+        slave side, reading the master fails with EIO, and it must be tried
+        again later rather than given up.
+        """
+        while True:
+            try:
+                data = os.read(self._fd, 256) if self._fd >= 0 else b""
+            except BlockingIOError:
+                data = b""
+            except OSError:  # EIO: nobody has the slave side open (yet)
+                await asyncio.sleep(0.05)
+                continue
+            if data:
+                await self._answer(data, None)
+            else:
+                await asyncio.sleep(POLL_READ_S)
 
     async def _answer(self, data: bytes, writer: asyncio.StreamWriter | None) -> None:
         framer = DelimitedFramer(start=b"\x02", end=b"\x03", max_len=TF1_REQUEST)
