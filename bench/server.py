@@ -8,7 +8,6 @@ lets the benchmark read the server's CPU time apart from the load generator's.
 
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,15 +15,11 @@ from pathlib import Path
 
 import httpx
 
+from zhichao.sim.demo import free_port
+
 logger = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class PlatformServer:

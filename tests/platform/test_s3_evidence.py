@@ -8,7 +8,6 @@ exactly as a deployment speaks to its store. It is not AWS S3 or MinIO.
 import base64
 import hashlib
 import logging
-import socket
 import subprocess
 import sys
 import time
@@ -37,15 +36,10 @@ from zhichao.platform.evidence_s3 import S3EvidenceStore, make_client
 from zhichao.platform.migrations import run_migrations
 from zhichao.platform.models import Photo
 from zhichao.platform.settings import PlatformSettings
+from zhichao.sim.demo import free_port
 
 BASE = "/api/v1/photos/"
 KEYS = {"access_key_id": "testing", "secret_access_key": "testing"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_until_up(url: str, process: subprocess.Popen) -> None:
@@ -64,7 +58,7 @@ def _wait_until_up(url: str, process: subprocess.Popen) -> None:
 @pytest.fixture(scope="module")
 def s3_url():
     """The address of a moto S3 server started for this module."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
@@ -100,7 +94,7 @@ def s3_store(s3_url, bucket, prefix="", **kwargs) -> S3EvidenceStore:
 
 
 def dead_url() -> str:
-    return f"http://127.0.0.1:{_free_port()}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 @pytest.fixture(params=["file", "s3"])

@@ -5,7 +5,6 @@ A real station, a real aiohttp server, an indicator over TCP, a barrier over ISA
 import asyncio
 import contextlib
 import re
-import socket
 
 import httpx
 import pytest
@@ -15,6 +14,7 @@ from test_uploader import ScriptedPlatform
 from zhichao.lane.events import AxleEvent
 from zhichao.protocols.readings import AxleReading, PlateColor, PlateRead
 from zhichao.protocols.xk3190 import encode_tf0
+from zhichao.sim.demo import free_port
 from zhichao.sim.devices.barrier import SimulatedHikvisionBarrier
 from zhichao.station.config import parse_settings
 from zhichao.station.keys import init_keys
@@ -25,12 +25,6 @@ from zhichao.timeutil import utcnow
 
 PASSWORD = "磅房-2026-secret"
 _HASH = hash_password(PASSWORD)
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Indicator:
@@ -118,9 +112,9 @@ async def site(tmp_path):
             "name": "测试磅站",
             "platform_url": platform_url,
             "data_dir": str(tmp_path / "data"),
-            "camera_listen": {"port": _port()},
+            "camera_listen": {"port": free_port()},
             "upload": {"backoff_initial_s": 0.05, "backoff_max_s": 0.2},
-            "operator": {"port": _port(), "password_hash": _HASH},
+            "operator": {"port": free_port(), "password_hash": _HASH},
             "lanes": [
                 {
                     "lane_no": "01",

@@ -3,7 +3,6 @@ changed, a scale lost and recovered (once each), photos pruned before upload,
 store full; and sends heartbeats."""
 
 import asyncio
-import socket
 
 import pytest
 from chain_check import assert_chain_intact
@@ -19,6 +18,7 @@ from zhichao.protocols.readings import (
     WeightStatus,
 )
 from zhichao.protocols.xk3190 import encode_tf0
+from zhichao.sim.demo import free_port
 from zhichao.station.config import parse_settings
 from zhichao.station.keys import init_keys, key_path
 from zhichao.station.runtime import STORE_FULL_TEXT, Station
@@ -26,18 +26,12 @@ from zhichao.station.store import StationStore
 from zhichao.timeutil import utcnow
 
 
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _settings(tmp_path, url, scale_port, **extra):
     data = {
         "station_code": "1405250001",
         "platform_url": url,
         "data_dir": str(tmp_path / "data"),
-        "camera_listen": {"port": _port()},
+        "camera_listen": {"port": free_port()},
         "heartbeat_s": 0.3,
         "upload": {"backoff_initial_s": 0.05, "backoff_max_s": 0.2},
         "lanes": [
@@ -110,7 +104,7 @@ async def _until(predicate, timeout_s=10.0):
 
 async def test_a_lost_scale_is_one_fault_and_one_recovery(tmp_path, platform):
     _, url = platform
-    scale_port = _port()
+    scale_port = free_port()
     station = Station(_settings(tmp_path, url, scale_port))
     await station.start()
     indicator = Indicator(scale_port)
@@ -138,7 +132,7 @@ async def test_a_lost_scale_is_one_fault_and_one_recovery(tmp_path, platform):
 
 async def test_a_changed_configuration_is_recorded_at_start(tmp_path, platform):
     _, url = platform
-    port = _port()
+    port = free_port()
     for text in (b"first", b"first", b"second"):
         station = Station(_settings(tmp_path, url, port), config_bytes=text)
         await station.start()
@@ -152,7 +146,7 @@ async def test_a_changed_configuration_is_recorded_at_start(tmp_path, platform):
 
 async def test_heartbeats_carry_devices_queue_disk_and_version(tmp_path, platform):
     scripted, url = platform
-    station = Station(_settings(tmp_path, url, _port()))
+    station = Station(_settings(tmp_path, url, free_port()))
     await station.start()
     try:
         await _until(lambda: len(scripted.heartbeats) >= 2)
@@ -173,7 +167,7 @@ async def test_heartbeats_carry_devices_queue_disk_and_version(tmp_path, platfor
 async def test_photos_pruned_before_upload_are_recorded_exactly(tmp_path, platform):
     scripted, url = platform
     scripted.photo_status = 503  # the platform never confirms a photo
-    station = Station(_settings(tmp_path, url, _port(), photo_quota_bytes=2500))
+    station = Station(_settings(tmp_path, url, free_port(), photo_quota_bytes=2500))
     await station.start()
     try:
         shas = [station.store.add_photo(bytes([n]) * 1000, "01") for n in range(4)]
@@ -200,7 +194,7 @@ async def test_uploaded_photos_are_pruned_first(tmp_path):
 
 async def test_a_full_store_refuses_passes_with_a_clear_screen(tmp_path, platform):
     _, url = platform
-    settings = _settings(tmp_path, url, _port(), min_free_bytes=1 << 62)
+    settings = _settings(tmp_path, url, free_port(), min_free_bytes=1 << 62)
     station = Station(settings)
     await station.start()
     runtime = station.lanes[0]

@@ -1,10 +1,9 @@
 """TcpDisplay against the simulated screen over real TCP."""
 
-import socket
-
 import pytest
 
 from zhichao.errors import DeviceError, EncodingError
+from zhichao.sim.demo import free_port
 from zhichao.sim.devices.display import SimulatedDisplay
 from zhichao.transports.display import TcpDisplay
 
@@ -59,9 +58,7 @@ async def test_display_reconnects_after_the_screen_restarts(screen):
 
 
 async def test_unreachable_screen_is_device_error():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     display = TcpDisplay("127.0.0.1", port, timeout_s=0.5)
 
     with pytest.raises(DeviceError, match="display 127.0.0.1"):

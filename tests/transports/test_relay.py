@@ -1,11 +1,11 @@
 """ModbusRelay against the simulated relay board, a real Modbus TCP server."""
 
 import asyncio
-import socket
 
 import pytest
 
 from zhichao.errors import DeviceError
+from zhichao.sim.demo import free_port
 from zhichao.sim.devices.relay import SimulatedRelay
 from zhichao.transports.relay import ModbusRelay
 
@@ -56,14 +56,8 @@ async def test_cancelled_pulse_still_switches_off(board):
     assert board.coil_state(2) is False
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 async def test_unreachable_board_is_device_error_and_recovers_later():
-    port = _free_port()
+    port = free_port()
     relay = ModbusRelay("127.0.0.1", port, pulse_s=0.01, timeout_s=0.3)
 
     with pytest.raises(DeviceError, match="relay 127.0.0.1"):

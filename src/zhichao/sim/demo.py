@@ -207,16 +207,39 @@ def enrol_lanes(database_url: str, enrolments) -> None:
         engine.dispose()
 
 
-def free_port(host: str, preferred: int) -> int:
-    """``preferred`` if it is free, else any free port (0 means any)."""
-    for port in (preferred, 0) if preferred else (0,):
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def free_port(host: str = "127.0.0.1", preferred: int = 0) -> int:
+    """``preferred`` if it is free, else a free port outside the ephemeral range.
+
+    A port the kernel hands out for outgoing connections must not be chosen
+    for a server that starts later: a client connecting to it before the
+    server is up may be given that same port as its own source port and
+    connect to itself, and the server then cannot bind.
+    """
+    if preferred:
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, preferred))
+                return preferred
+            except OSError:
+                pass
+    low, high = _ephemeral_range()
+    candidates = [p for p in range(10_000, 65_536) if not low <= p <= high]
+    for port in random.sample(candidates, min(200, len(candidates))):
         with socket.socket() as sock:
             try:
                 sock.bind((host, port))
             except OSError:
                 continue
-            return sock.getsockname()[1]
-    raise RuntimeError("no free port")
+            return port
+    raise RuntimeError("no free port outside the ephemeral range")
 
 
 async def start_lane(
