@@ -28,6 +28,7 @@ TABLES = {
     "station_heartbeats",
     "regions",
     "vehicles",
+    "vehicle_pairs",
     "users",
     "web_sessions",
     "login_failures",

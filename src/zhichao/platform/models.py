@@ -95,6 +95,19 @@ class Vehicle(Base):
     updated_at: Mapped[datetime | None]
 
 
+class VehiclePair(Base):
+    """A tractor and a trailer known to run together (牵引车与挂车)."""
+
+    __tablename__ = "vehicle_pairs"
+    __table_args__ = (sa.UniqueConstraint("tractor_plate", "trailer_plate"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tractor_plate: Mapped[str] = mapped_column(sa.Unicode(PLATE_LENGTH))
+    trailer_plate: Mapped[str] = mapped_column(sa.Unicode(PLATE_LENGTH))
+    region_code: Mapped[str | None] = mapped_column(sa.String(6), index=True)
+    updated_at: Mapped[datetime | None]
+
+
 class Station(Base):
     __tablename__ = "stations"
 
@@ -152,7 +165,7 @@ class WeighingRecord(Base):
         sa.Unicode(PLATE_LENGTH), index=True
     )
     front_plate_color: Mapped[str] = mapped_column(sa.String(16))
-    rear_plate: Mapped[str | None] = mapped_column(sa.Unicode(PLATE_LENGTH))
+    rear_plate: Mapped[str | None] = mapped_column(sa.Unicode(PLATE_LENGTH), index=True)
     rear_plate_color: Mapped[str] = mapped_column(sa.String(16))
     vehicle_kind: Mapped[str | None] = mapped_column(sa.String(32))
     axles: Mapped[int | None]
