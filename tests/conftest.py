@@ -30,9 +30,21 @@ def _missing(what: str) -> None:
     pytest.skip(f"{what} not available (run `make test` to start it)")
 
 
+def pytest_collection_modifyitems(items):
+    """A test that takes ``pg_url`` belongs to the PostgreSQL job (``-m postgres``)."""
+    for item in items:
+        if "pg_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+
+
 @pytest.fixture
-def pg_url():
+def pg_url(request):
     """URL of a fresh, empty PostgreSQL database, dropped after the test."""
+    if request.node.get_closest_marker("postgres") is None:
+        pytest.fail(
+            "a test that uses PostgreSQL must be marked `postgres` "
+            "(make test runs those in the PostgreSQL job)"
+        )
     base = os.environ.get("ZHICHAO_TEST_PG_URL")
     if not base:
         _missing("PostgreSQL")
