@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from zhichao.platform.api import heartbeats, photos, records
+from zhichao.platform.api import heartbeats, photos, records, register
 from zhichao.platform.api.deps import LoginRequired, authorize
 from zhichao.platform.api.errors import install_error_handler
 from zhichao.platform.db import make_engine, make_sessionmaker
@@ -55,6 +55,7 @@ def create_app(settings: PlatformSettings | None = None) -> FastAPI:
     app.include_router(records.router)
     app.include_router(photos.router)
     app.include_router(heartbeats.router)
+    app.include_router(register.router)
     app.include_router(pages.router)
     app.include_router(chain_pages.router)
     app.include_router(people_pages.router)

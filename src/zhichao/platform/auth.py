@@ -143,6 +143,8 @@ ROUTE_RULES: dict[tuple[str, str], Action] = {
     ("PUT", "/api/v1/photos/{sha256}"): Action.STATION,
     ("HEAD", "/api/v1/photos/{sha256}"): Action.STATION,
     ("POST", "/api/v1/heartbeats"): Action.STATION,
+    # signed by the lane's key, checked by the route (platform.api.register)
+    ("GET", "/api/v1/stations/{station_code}/register"): Action.STATION,
     ("GET", "/api/v1/records"): Action.VIEW_RECORDS,
     ("GET", "/api/v1/photos/{sha256}"): Action.VIEW_PHOTOS,
     ("GET", "/"): Action.VIEW_RECORDS,
