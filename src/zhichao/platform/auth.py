@@ -140,6 +140,7 @@ TOKEN_SCOPES: dict[str, frozenset[Action]] = {
 # every route of the app: (method, path template) → the action it needs
 ROUTE_RULES: dict[tuple[str, str], Action] = {
     ("POST", "/api/v1/records"): Action.STATION,
+    ("PUT", "/api/v1/records/{record_id}"): Action.STATION,
     ("PUT", "/api/v1/photos/{sha256}"): Action.STATION,
     ("HEAD", "/api/v1/photos/{sha256}"): Action.STATION,
     ("POST", "/api/v1/heartbeats"): Action.STATION,

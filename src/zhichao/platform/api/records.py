@@ -5,6 +5,7 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -91,14 +92,70 @@ async def post_records(
     }
 
 
-def parse_batch(body: bytes, max_records: int) -> list[Any]:
-    """The ``records`` list of a batch body; ApiError when the body is unusable."""
+@router.put(
+    "/records/{record_id}",
+    summary="Upload one weighing record",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": BATCH_SCHEMA["properties"]["records"]["items"]
+                }
+            },
+        }
+    },
+    responses={
+        201: {"description": "stored"},
+        200: {"description": "already stored (a retry)"},
+        403: {"description": "the lane is not enrolled"},
+        422: {"description": "the record is rejected; the message says why"},
+    },
+)
+async def put_record(
+    record_id: str,
+    request: Request,
+    settings: Annotated[PlatformSettings, Depends(get_settings)],
+    factory: Annotated[sessionmaker[Session], Depends(get_session_factory)],
+) -> JSONResponse:
+    """One record, for stations that send as they weigh; same rules as a batch."""
+    body = await read_body(request, settings.max_batch_bytes)
+    item = parse_json(body)
+    sent_id = item.get("record_id") if isinstance(item, dict) else None
+    if sent_id != record_id:
+        raise ApiError(
+            400,
+            "record_id_mismatch",
+            f"record_id: the body says {sent_id!r}, the path {record_id!r}",
+        )
+    (result,) = await run_in_threadpool(
+        services.ingest_batch,
+        factory,
+        [item],
+        require_enrolment=settings.require_enrolment,
+    )
+    if result.status is services.IngestStatus.REJECTED:
+        raise ApiError(422, "record_rejected", result.error or "record rejected")
+    if result.status is services.IngestStatus.REFUSED:
+        raise ApiError(403, "lane_not_enrolled", result.error or "lane not enrolled")
+    answer = {"server_time": iso_utc(utcnow()), **result.as_json()}
+    stored = result.status is services.IngestStatus.STORED
+    return JSONResponse(answer, status_code=201 if stored else 200)
+
+
+def parse_json(body: bytes) -> Any:
+    """The body as JSON; ApiError ``invalid_json`` when it is not."""
     try:
-        data = json.loads(body)
+        return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ApiError(
             400, "invalid_json", f"the body is not valid JSON: {err}"
         ) from err
+
+
+def parse_batch(body: bytes, max_records: int) -> list[Any]:
+    """The ``records`` list of a batch body; ApiError when the body is unusable."""
+    data = parse_json(body)
 
     if not isinstance(data, dict) or not isinstance(data.get("records"), list):
         raise ApiError(
