@@ -12,7 +12,13 @@ from zhichao.platform.api.errors import install_error_handler
 from zhichao.platform.db import make_engine, make_sessionmaker
 from zhichao.platform.evidence import open_evidence_store
 from zhichao.platform.settings import PlatformSettings, load_settings
-from zhichao.platform.web import chain_pages, pages, people_pages, unit_pages
+from zhichao.platform.web import (
+    chain_pages,
+    pages,
+    people_pages,
+    unit_pages,
+    user_pages,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,5 +66,6 @@ def create_app(settings: PlatformSettings | None = None) -> FastAPI:
     app.include_router(chain_pages.router)
     app.include_router(people_pages.router)
     app.include_router(unit_pages.router)
+    app.include_router(user_pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app

@@ -48,11 +48,13 @@ from zhichao.platform.models import (
     WebSession,
     WeighingRecord,
 )
+from zhichao.platform.settings import PlatformSettings
 from zhichao.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 
 SESSION_COOKIE = "zhichao_session"
+# the defaults of the settings session_hours and login_* (SignInRules)
 SESSION_LIFETIME = timedelta(hours=12)
 # sign-in throttling: failures counted over THROTTLE_WINDOW
 THROTTLE_WINDOW = timedelta(minutes=15)
@@ -109,6 +111,10 @@ class Action(enum.StrEnum):
     STATION = "station"
     # any signed-in person (their own session: sign-out)
     SIGNED_IN = "signed_in"
+    # a person's own account (/account); no token scope grants it
+    OWN_ACCOUNT = "own_account"
+    # the accounts of the administrator's jurisdiction (/users)
+    MANAGE_USERS = "manage_users"
 
 
 _READ = {
@@ -116,18 +122,18 @@ _READ = {
     Action.VIEW_PHOTOS,
     Action.VIEW_ALARMS,
     Action.VIEW_STATIONS,
+    Action.OWN_ACCOUNT,
 }
+_OFFICE = {Action.ENROL, Action.VIEW_AUDIT, Action.MANAGE_TOKENS, Action.EXPORT}
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
-    Role.ADMIN: frozenset(
-        _READ | {Action.ENROL, Action.VIEW_AUDIT, Action.MANAGE_TOKENS, Action.EXPORT}
-    ),
-    Role.OFFICER: frozenset(
-        _READ | {Action.ENROL, Action.VIEW_AUDIT, Action.MANAGE_TOKENS, Action.EXPORT}
-    ),
+    Role.ADMIN: frozenset(_READ | _OFFICE | {Action.MANAGE_USERS}),
+    Role.OFFICER: frozenset(_READ | _OFFICE),
     Role.ENFORCEMENT: frozenset(_READ | {Action.EXPORT}),
     Role.SUPERVISOR: frozenset(_READ | {Action.MANAGE_TOKENS}),
-    Role.OPERATOR: frozenset({Action.VIEW_RECORDS, Action.VIEW_PHOTOS}),
+    Role.OPERATOR: frozenset(
+        {Action.VIEW_RECORDS, Action.VIEW_PHOTOS, Action.OWN_ACCOUNT}
+    ),
 }
 
 # what an API token may do, by scope; a token never does more than its owner
@@ -165,6 +171,14 @@ ROUTE_RULES: dict[tuple[str, str], Action] = {
     ("GET", "/openapi.json"): Action.PUBLIC,
     ("GET", "/units"): Action.VIEW_STATIONS,
     ("GET", "/public/units"): Action.PUBLIC,
+    ("GET", "/users"): Action.MANAGE_USERS,
+    ("POST", "/users"): Action.MANAGE_USERS,
+    ("GET", "/users/{user_id}"): Action.MANAGE_USERS,
+    ("POST", "/users/{user_id}"): Action.MANAGE_USERS,
+    ("POST", "/users/{user_id}/active"): Action.MANAGE_USERS,
+    ("POST", "/users/{user_id}/password"): Action.MANAGE_USERS,
+    ("GET", "/account"): Action.OWN_ACCOUNT,
+    ("POST", "/account/password"): Action.OWN_ACCOUNT,
 }
 
 
@@ -212,6 +226,15 @@ class Scope:
         if self.prefix is not None:
             return station_code.startswith(self.prefix)
         return station_code in self.stations
+
+    def covers_region(self, region_code: str) -> bool:
+        """Whether a person of ``region_code`` is inside this scope: the
+        region's own prefix starts with this one (a county is inside its
+        city, the city is not inside its county). An operator's scope covers
+        no region. ``clause(User.region_code)`` selects the same accounts."""
+        if self.prefix is None:
+            return False
+        return region_prefix(region_code).startswith(self.prefix)
 
     def clause(self, column) -> sa.ColumnElement[bool]:
         if self.prefix is not None:
@@ -354,13 +377,83 @@ class Principal:
         return True
 
 
+@dataclass(frozen=True)
+class SignInRules:
+    """How long a web session lasts and when sign-in is refused for a while;
+    from the settings ``session_hours`` and ``login_*`` (``sign_in_rules``)."""
+
+    session_lifetime: timedelta = SESSION_LIFETIME
+    throttle_window: timedelta = THROTTLE_WINDOW
+    max_failures_per_account: int = MAX_FAILURES_PER_ACCOUNT
+    max_failures_per_address: int = MAX_FAILURES_PER_ADDRESS
+
+
+DEFAULT_RULES = SignInRules()
+
+
+def sign_in_rules(settings: PlatformSettings) -> SignInRules:
+    return SignInRules(
+        session_lifetime=timedelta(hours=settings.session_hours),
+        throttle_window=timedelta(minutes=settings.login_throttle_minutes),
+        max_failures_per_account=settings.login_failures_per_account,
+        max_failures_per_address=settings.login_failures_per_address,
+    )
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def check_password(user: User, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AuthError(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
+        raise AuthError(
+            f"密码至少 {MIN_PASSWORD_LENGTH} 个字符"
+            f" (a password has at least {MIN_PASSWORD_LENGTH} characters)"
+        )
+
+
+def check_username(username: str) -> None:
+    if not USERNAME_RE.match(username):
+        raise AuthError(
+            f"用户名 {username!r} 须为 2 至 64 个字母、数字或 _ . -"
+            f" (username {username!r}: 2 to 64 letters, digits, '_', '.' or '-')"
+        )
+
+
+def check_assignment(
+    role: str, region_code: str, unit_station_code: str | None
+) -> Role:
+    """The role of a valid role, region and unit together; AuthError names
+    what is wrong. Whether the station exists is the caller's to check."""
+    try:
+        checked = Role(role)
+    except ValueError as err:
+        known = ", ".join(r.value for r in Role)
+        raise AuthError(f"角色无效 (role {role!r}: one of {known})") from err
+    region_prefix(region_code)
+    if checked == Role.OPERATOR:
+        if not unit_station_code or not STATION_RE.match(unit_station_code):
+            raise AuthError(
+                "源头单位操作员须填写本单位的 10 位站点编码"
+                " (a source-unit operator needs the unit's station code, --unit)"
+            )
+        if not unit_station_code.startswith(region_prefix(region_code)):
+            raise AuthError(
+                f"站点 {unit_station_code} 不在行政区划 {region_code} 内"
+                f" (station {unit_station_code} is outside region {region_code})"
+            )
+    elif unit_station_code:
+        raise AuthError(
+            "只有源头单位操作员填写站点编码 (--unit is for the operator role only)"
+        )
+    return checked
 
 
 def create_user(
@@ -372,25 +465,8 @@ def create_user(
     unit_station_code: str | None = None,
 ) -> User:
     """Add an account; AuthError names what is wrong with the request."""
-    if not USERNAME_RE.match(username):
-        raise AuthError(
-            f"username {username!r}: 2 to 64 letters, digits, '_', '.' or '-'"
-        )
-    try:
-        role = Role(role)
-    except ValueError as err:
-        known = ", ".join(r.value for r in Role)
-        raise AuthError(f"role {role!r}: one of {known}") from err
-    region_prefix(region_code)
-    if role == Role.OPERATOR:
-        if not unit_station_code or not STATION_RE.match(unit_station_code):
-            raise AuthError("a source-unit operator needs --unit STATION_CODE")
-        if not unit_station_code.startswith(region_prefix(region_code)):
-            raise AuthError(
-                f"station {unit_station_code} is outside region {region_code}"
-            )
-    elif unit_station_code:
-        raise AuthError("--unit is for the operator role only")
+    check_username(username)
+    role = check_assignment(role, region_code, unit_station_code)
     check_password_strength(password)
     exists = session.scalar(
         sa.select(User.id)
@@ -398,7 +474,7 @@ def create_user(
         .execution_options(zhichao_unscoped=True)
     )
     if exists is not None:
-        raise AuthError(f"user {username} exists already")
+        raise AuthError(f"用户名 {username} 已被使用 (user {username} exists already)")
     user = User(
         username=username,
         password_hash=hash_password(password),
@@ -431,23 +507,24 @@ def authenticate(
     password: str,
     address: str,
     now: datetime | None = None,
+    rules: SignInRules = DEFAULT_RULES,
 ) -> User:
     """The user for a good password; LoginThrottled or AuthError otherwise.
 
     A failure is recorded in ``login_failures``: the caller commits either way.
     """
     now = now or utcnow()
-    since = now - THROTTLE_WINDOW
-    minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
+    since = now - rules.throttle_window
+    minutes = int(rules.throttle_window.total_seconds() // 60)
     if _failures(session, LoginFailure.username, username, since) >= (
-        MAX_FAILURES_PER_ACCOUNT
+        rules.max_failures_per_account
     ):
         raise LoginThrottled(
             f"账号 {username} 登录失败次数过多，请 {minutes} 分钟后再试 "
             f"(too many failed sign-ins for this account; wait {minutes} minutes)"
         )
     if _failures(session, LoginFailure.address, address, since) >= (
-        MAX_FAILURES_PER_ADDRESS
+        rules.max_failures_per_address
     ):
         raise LoginThrottled(
             f"此地址登录失败次数过多，请 {minutes} 分钟后再试 "
@@ -473,7 +550,11 @@ def _digest(secret: str) -> str:
 
 
 def open_session(
-    session: Session, user: User, address: str, now: datetime | None = None
+    session: Session,
+    user: User,
+    address: str,
+    now: datetime | None = None,
+    lifetime: timedelta = SESSION_LIFETIME,
 ) -> str:
     """A new web session for ``user``; the answer is the cookie value."""
     now = now or utcnow()
@@ -484,7 +565,7 @@ def open_session(
             user_id=user.id,
             csrf_token=secrets.token_urlsafe(32),
             created_at=now,
-            expires_at=now + SESSION_LIFETIME,
+            expires_at=now + lifetime,
             address=address[:64],
         )
     )
@@ -493,6 +574,15 @@ def open_session(
 
 def close_session(session: Session, cookie: str) -> None:
     session.execute(sa.delete(WebSession).where(WebSession.id == _digest(cookie)))
+
+
+def end_sessions(session: Session, user_id: int, keep_cookie: str | None = None) -> int:
+    """End every web session of a user (but the one of ``keep_cookie``);
+    the answer is how many were ended."""
+    query = sa.delete(WebSession).where(WebSession.user_id == user_id)
+    if keep_cookie:
+        query = query.where(WebSession.id != _digest(keep_cookie))
+    return session.execute(query).rowcount or 0
 
 
 def principal_of_session(

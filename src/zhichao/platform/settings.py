@@ -67,6 +67,14 @@ class PlatformSettings(BaseSettings):
     )
     alarm_page_size: int = Field(100, ge=1, le=1000)
 
+    # people: how long a web session lasts, and when sign-in is refused for a while
+    session_hours: int = Field(12, ge=1, le=720, description="web session lifetime")
+    login_throttle_minutes: int = Field(
+        15, ge=1, le=1440, description="window over which failed sign-ins count"
+    )
+    login_failures_per_account: int = Field(5, ge=1, le=1000)
+    login_failures_per_address: int = Field(20, ge=1, le=100000)
+
     # the evidence store: files under evidence_dir, or an S3-compatible bucket
     evidence_backend: Literal["file", "s3"] = Field(
         "file", description="where photos are kept"

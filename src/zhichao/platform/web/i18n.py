@@ -235,6 +235,85 @@ TEXT: dict[str, tuple[str, str]] = {
     "scope_records:read": ("读取称重记录与照片", "read records and photos"),
     "scope_alarms:read": ("读取告警", "read alarms"),
     "scope_stations:read": ("读取磅站状态", "read station status"),
+    "users_title": ("人员账号", "Accounts"),
+    "users_help": (
+        "本管辖范围内的账号（站点编码前缀）：",
+        "The accounts of your jurisdiction (station-code prefix):",
+    ),
+    "users_everywhere": ("全部地区", "every region"),
+    "user_title": ("账号", "Account"),
+    "user_you": ("本人", "you"),
+    "user_role": ("角色", "Role"),
+    "user_region": ("行政区划", "Region"),
+    "user_unit": ("所属单位站点", "Unit's station"),
+    "user_state": ("状态", "State"),
+    "user_active": ("启用", "active"),
+    "user_disabled": ("已停用", "disabled"),
+    "user_created_at": ("创建时间", "Created"),
+    "user_last_sign_in": ("最近登录", "Last sign-in"),
+    "user_new": ("新建账号", "New account"),
+    "user_create": ("创建账号", "Create account"),
+    "user_created": ("已创建账号", "Account created"),
+    "user_initial_password": ("初始密码", "Initial password"),
+    "username_rule": (
+        "2–64 个字母、数字或 _ . -",
+        "2–64 letters, digits, _ . -",
+    ),
+    "region_rule": (
+        "6 位行政区划代码，须在本管辖范围内",
+        "6-digit region code inside your jurisdiction",
+    ),
+    "unit_rule": (
+        "仅源头单位操作员填写：本单位磅站的 10 位站点编码",
+        "operators only: the 10-digit code of their unit's station",
+    ),
+    "password_rule": ("至少 10 个字符", "at least 10 characters"),
+    "password_again": ("再次输入密码", "Password again"),
+    "password_current": ("当前密码", "Current password"),
+    "password_new": ("新密码", "New password"),
+    "user_change": ("修改角色与区划", "Change role and region"),
+    "user_save": ("保存", "Save"),
+    "user_disable": ("停用账号", "Disable account"),
+    "user_enable": ("启用账号", "Enable account"),
+    "user_disable_help": (
+        "停用后该账号立即退出所有登录，其接口令牌全部吊销，不能再登录。",
+        "Disabling signs the account out everywhere at once, revokes its API"
+        " tokens and stops it signing in.",
+    ),
+    "user_enable_help": (
+        "启用后可再次登录；已吊销的接口令牌不会恢复。",
+        "Enabled, it can sign in again; revoked API tokens stay revoked.",
+    ),
+    "user_reset": ("重置密码", "Reset password"),
+    "user_reset_help": (
+        "重置后该账号的所有登录立即退出，请将新密码当面或电话告知本人。",
+        "Resetting signs the account out everywhere; give the person the new"
+        " password in person or by telephone.",
+    ),
+    "user_self_note": (
+        "这是您本人的账号：角色、区划和状态须由其他管理员修改；密码请在此修改：",
+        "This is your own account: another administrator changes its role, region"
+        " and state; change your password here:",
+    ),
+    "user_done_saved": ("已保存", "Saved"),
+    "user_done_disabled": (
+        "账号已停用，其登录已退出，令牌已吊销",
+        "Account disabled; its sessions ended and its tokens revoked",
+    ),
+    "user_done_enabled": ("账号已启用", "Account enabled"),
+    "user_done_password": (
+        "密码已重置，其登录已退出",
+        "Password reset; its sessions ended",
+    ),
+    "user_done_created": ("已创建账号", "Account created"),
+    "account_title": ("我的账号", "My account"),
+    "account_change_password": ("修改密码", "Change password"),
+    "account_password_help": (
+        "修改后，您在其他浏览器或电脑上的登录将退出，本次登录保留。",
+        "Your sign-ins in other browsers end; this one stays.",
+    ),
+    "account_password_changed": ("密码已修改", "Password changed"),
+    "account_sessions_ended": ("退出的其他登录", "other sign-ins ended"),
 }
 
 

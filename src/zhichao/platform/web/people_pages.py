@@ -57,9 +57,12 @@ async def login_submit(
     password = str(form.get("password", ""))[:MAX_FIELD]
     next_url = _safe_next(str(form.get("next", "/")))
     address = client_address(request)
+    rules = auth.sign_in_rules(request.app.state.settings)
     context = {"next": next_url, "username": username}
     try:
-        cookie = await run_in_threadpool(_sign_in, factory, username, password, address)
+        cookie = await run_in_threadpool(
+            _sign_in, factory, username, password, address, rules
+        )
     except auth.LoginThrottled as err:
         return render(request, "login.html", context | {"error": str(err)}, 429)
     except auth.AuthError as err:
@@ -68,7 +71,7 @@ async def login_submit(
     response.set_cookie(
         auth.SESSION_COOKIE,
         cookie,
-        max_age=int(auth.SESSION_LIFETIME.total_seconds()),
+        max_age=int(rules.session_lifetime.total_seconds()),
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
@@ -77,13 +80,19 @@ async def login_submit(
 
 
 def _sign_in(
-    factory: sessionmaker[Session], username: str, password: str, address: str
+    factory: sessionmaker[Session],
+    username: str,
+    password: str,
+    address: str,
+    rules: auth.SignInRules,
 ) -> str:
     """Check the password and open a session; a failure is counted, then raised."""
     session = factory()
     try:
-        user = auth.authenticate(session, username, password, address)
-        cookie = auth.open_session(session, user, address)
+        user = auth.authenticate(session, username, password, address, rules=rules)
+        cookie = auth.open_session(
+            session, user, address, lifetime=rules.session_lifetime
+        )
         scope = auth.scope_of(session, user)
         audit.append(
             session,
