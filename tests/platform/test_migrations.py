@@ -34,6 +34,7 @@ TABLES = {
     "login_failures",
     "api_tokens",
     "audit_log",
+    "lane_devices",
 }
 
 

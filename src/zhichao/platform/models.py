@@ -17,10 +17,12 @@
   chain as the passes in ``weighing_records``;
 - ``alarms``: what chain verification found (gap, fork, bad signature, replay);
 - ``station_status`` and ``station_heartbeats``: the latest heartbeat of each
-  station and a bounded history of them.
+  station and a bounded history of them;
+- ``lane_devices``: the device register, one row per device of a lane
+  (``zhichao.platform.devices``).
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -410,3 +412,38 @@ class AuditEntry(Base):
     address: Mapped[str | None] = mapped_column(sa.String(64))
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     entry_hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+class LaneDevice(Base):
+    """A device of a lane (车道设备) in the device register (设备台账).
+
+    ``kind``, ``state``, ``state_since``, ``detail`` and ``last_seen_at`` come
+    from the station's heartbeats; make, model, serial number, the scale's
+    verification certificate (检定证书) and the installed date are recorded by
+    an officer, and a heartbeat never changes them. See
+    ``zhichao.platform.devices``.
+    """
+
+    __tablename__ = "lane_devices"
+    __table_args__ = (sa.UniqueConstraint("station_id", "lane_no", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(sa.ForeignKey("stations.id"))
+    lane_no: Mapped[str] = mapped_column(sa.String(2))
+    # the station's own name for the device: scale, front_camera, …
+    name: Mapped[str] = mapped_column(sa.Unicode(100))
+    kind: Mapped[str] = mapped_column(sa.Unicode(50))
+    state: Mapped[str] = mapped_column(sa.String(16))  # ok, fault, unknown
+    state_since: Mapped[datetime | None]
+    detail: Mapped[str | None] = mapped_column(sa.Unicode(500))
+    last_seen_at: Mapped[datetime]
+    make: Mapped[str | None] = mapped_column(sa.Unicode(100))
+    model: Mapped[str | None] = mapped_column(sa.Unicode(100))
+    serial_no: Mapped[str | None] = mapped_column(sa.Unicode(64))
+    certificate_no: Mapped[str | None] = mapped_column(sa.Unicode(64))
+    certificate_expires: Mapped[date | None] = mapped_column(sa.Date)
+    installed_on: Mapped[date | None] = mapped_column(sa.Date)
+    # when an officer last changed the register fields
+    updated_at: Mapped[datetime | None]
+
+    station: Mapped[Station] = relationship()
