@@ -135,6 +135,8 @@ class StationSettings(_Section):
     photo_quota_bytes: int = Field(default=20 * 1024**3, ge=0)
     heartbeat_s: float = Field(default=30.0, gt=0)
     clock_skew_limit_s: float = Field(default=60.0, gt=0)
+    # seconds between downloads of the vehicle register (zhichao.station.register)
+    register_refresh_s: float = Field(default=600.0, gt=0)
     upload: UploadSettings = UploadSettings()
     operator: OperatorSettings | None = None  # no table: no operator page
     lanes: list[LaneSettings] = Field(min_length=1)

@@ -48,6 +48,7 @@ from zhichao.station.config import LaneSettings, StationSettings, device_options
 from zhichao.station.health import DeviceHealth
 from zhichao.station.heartbeat import HeartbeatSender, build_heartbeat
 from zhichao.station.keys import load_lane_keys
+from zhichao.station.register import LaneLookups, RegisterSync, VehicleRegister
 from zhichao.station.store import UPLOADED, StationStore
 from zhichao.station.uploader import Uploader
 from zhichao.transports.axle_pulses import open_axle_counter
@@ -80,16 +81,22 @@ class LaneRuntime:
         uploader: Uploader,
         clock=None,
         key: StationKey | None = None,
+        lookups: LaneLookups | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.uploader = uploader
         self.key = key
         self.clock = clock or SystemClock()
+        # the vehicle register's lookups; without them the lane's
+        # axle_mismatch and unknown_pair checks are off
+        self.lookups = lookups
         self.lane = Lane(
             _lane_config(station, settings),
             self.clock,
             next_seq=store.last_seq(settings.lane_no) + 1,
+            known_pairs=lookups.known_pairs if lookups else None,
+            known_axles=lookups.known_axles if lookups else None,
         )
         recent = store.recent_records(settings.lane_no, RECALL_RECORDS)
         self.lane.recall([r.record for r in reversed(recent)])  # exit checks
@@ -176,6 +183,8 @@ class LaneRuntime:
 
     async def on_plate(self, read: PlateRead, position: str) -> None:
         await self._device_seen(f"{position} camera", True)
+        if self.lookups is not None:
+            self.lookups.note_read(read.plate, read.color)
         await self.dispatch(PlateEvent(read, position))
 
     async def record_event(
@@ -193,6 +202,8 @@ class LaneRuntime:
             refusal = self.lane.operator_refusal(event)
             if refusal is not None:
                 return None, refusal
+            if self.lookups is not None:
+                self.lookups.note_read(event.plate, event.plate_color)
             before = self.last_event
             await self._execute(self.lane.handle(event))
             if self.last_event is before:
@@ -425,6 +436,20 @@ class Station:
             clock_skew_limit_s=settings.clock_skew_limit_s,
             on_clock_skew=self._on_clock_skew,
         )
+        # the last register kept, before any lane decides; refreshed by the sync
+        self.register = VehicleRegister(self.store)
+        first = settings.lanes[0].lane_no
+        self.register_sync = RegisterSync(
+            self.register,
+            settings.platform_url,
+            settings.station_code,
+            first,
+            self.keys[first],
+            refresh_s=settings.register_refresh_s,
+            timeout_s=up.timeout_s,
+            backoff_initial_s=up.backoff_initial_s,
+            backoff_max_s=up.backoff_max_s,
+        )
         self.lanes = [
             LaneRuntime(
                 settings,
@@ -433,6 +458,7 @@ class Station:
                 self.uploader,
                 clock,
                 self.keys[lane.lane_no],
+                self.register.for_lane(),
             )
             for lane in settings.lanes
         ]
@@ -483,6 +509,7 @@ class Station:
         self._tasks = [
             asyncio.create_task(self.uploader.run()),
             asyncio.create_task(self.heartbeats.run()),
+            asyncio.create_task(self.register_sync.run()),
             asyncio.create_task(self._housekeeping()),
         ]
         logger.info(

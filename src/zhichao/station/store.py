@@ -5,6 +5,9 @@ record is on disk, so the lane may then tell the driver to go and open the
 barrier. Photos are content-addressed files beside the database, written
 atomically (temporary file, fsync, rename).
 
+It also keeps the last vehicle register downloaded from the platform
+(``zhichao.station.register``), so a restart without the platform still has it.
+
 The store also makes the lane's chain (docs/protocol.md, "Signing and the
 chain"): in the one transaction that inserts a record it checks that the seq
 follows the lane's newest stored record, sets ``prev_hash`` to that record's
@@ -61,6 +64,17 @@ CREATE INDEX IF NOT EXISTS photos_status ON photos (status);
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS register_vehicles (
+    plate TEXT NOT NULL,
+    plate_color TEXT NOT NULL,
+    axles INTEGER NOT NULL,
+    PRIMARY KEY (plate, plate_color)
+);
+CREATE TABLE IF NOT EXISTS register_pairs (
+    tractor_plate TEXT NOT NULL,
+    trailer_plate TEXT NOT NULL,
+    PRIMARY KEY (tractor_plate, trailer_plate)
 );
 """
 # columns added after the first release, for stores created before them
@@ -413,6 +427,61 @@ class StationStore:
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+    # -- the vehicle register (zhichao.station.register) --------------------
+
+    def replace_register(self, vehicles, pairs, meta: dict[str, str | None]) -> None:
+        """Replace the kept register and its ``meta`` keys in one transaction
+        (a None value removes its key): the old register or the new, never a
+        mix. ``vehicles`` are (plate, colour, axles), ``pairs`` (tractor,
+        trailer)."""
+        try:
+            with self._lock:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._write_register(vehicles, pairs, meta)
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot keep the vehicle register: {err}") from err
+
+    def _write_register(self, vehicles, pairs, meta) -> None:
+        self._db.execute("DELETE FROM register_vehicles")
+        self._db.execute("DELETE FROM register_pairs")
+        self._db.executemany(
+            "INSERT OR REPLACE INTO register_vehicles (plate, plate_color, axles) "
+            "VALUES (?, ?, ?)",
+            vehicles,
+        )
+        self._db.executemany(
+            "INSERT OR IGNORE INTO register_pairs (tractor_plate, trailer_plate) "
+            "VALUES (?, ?)",
+            pairs,
+        )
+        for key, value in meta.items():
+            if value is None:
+                self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
+            else:
+                self._db.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (key, value),
+                )
+
+    def register_rows(
+        self,
+    ) -> tuple[list[tuple[str, str, int]], list[tuple[str, str]]]:
+        """The kept register: its vehicles and its pairs."""
+        vehicles = self._query_all(
+            "SELECT plate, plate_color, axles FROM register_vehicles", ()
+        )
+        pairs = self._query_all(
+            "SELECT tractor_plate, trailer_plate FROM register_pairs", ()
+        )
+        return vehicles, pairs
 
     def _query_one(self, sql: str, args: tuple) -> tuple | None:
         with self._lock:
