@@ -46,7 +46,15 @@ class StoreFullError(StoreError):
 
 
 class UploadError(ZhichaoError):
-    """The platform did not accept an upload."""
+    """The platform did not accept an upload.
+
+    ``retry_after_s`` is set when the platform said when to come back (a 503
+    busy answer with ``Retry-After``).
+    """
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class EncodingError(ProtocolError, ValueError):

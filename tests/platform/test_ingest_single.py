@@ -1,5 +1,6 @@
 """PUT /api/v1/records/{record_id}: one record per request, same rules as a batch."""
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from platform_factories import make_record
@@ -103,3 +104,36 @@ def test_endpoint_is_in_openapi(anonymous):
     paths = anonymous.get("/openapi.json").json()["paths"]
 
     assert "put" in paths["/api/v1/records/{record_id}"]
+
+
+@pytest.mark.parametrize("method", ["batch", "single"])
+def test_busy_platform_answers_503_with_retry_after_and_stores_nothing(
+    db_url, tmp_path, method
+):
+    from zhichao.platform.migrations import run_migrations
+
+    run_migrations(db_url)
+    settings = PlatformSettings(
+        database_url=db_url,
+        evidence_dir=tmp_path / "ev",
+        max_concurrent_ingest=2,
+        busy_retry_after_s=7,
+    )
+    app = create_app(settings)
+    record = make_record(seq=1)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        app.state.ingest_in_flight = 2  # two uploads being handled
+        if method == "batch":
+            answer = client.post("/api/v1/records", json={"records": [record]})
+        else:
+            answer = put(client, record)
+        app.state.ingest_in_flight = 1  # one slot free again
+        after = put(client, record)
+
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "7"
+    assert answer.json()["error"]["code"] == "busy"
+    assert "nothing of this request was stored" in answer.json()["error"]["message"]
+    assert after.status_code == 201
+    assert app.state.ingest_in_flight == 1  # the slot was given back
+    assert count(app.state.sessions) == 1

@@ -40,6 +40,8 @@ class ScriptedPlatform:
         self.max_records = 500
         self.photo_status = 201
         self.server_time_offset_s = 0.0
+        self.busy_answers = 0  # this many batches answered 503 busy first
+        self.retry_after = "0.1"
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> str:
@@ -59,6 +61,13 @@ class ScriptedPlatform:
 
     async def _records(self, request):
         records = (await request.json())["records"]
+        if self.busy_answers:
+            self.busy_answers -= 1
+            return web.json_response(
+                {"error": {"code": "busy", "message": "busy"}},
+                status=503,
+                headers={"Retry-After": self.retry_after},
+            )
         if len(records) > self.max_records:
             return web.json_response(
                 {"error": {"code": "too_many_records", "message": "too many"}},
@@ -174,6 +183,54 @@ async def test_clock_skew_is_reported_once_when_it_starts_and_ends(platform, sto
 
     assert [off for _, off in seen] == [True, False]
     assert seen[0][0] == pytest.approx(300, abs=5)
+
+
+async def test_a_busy_platform_is_retried_when_it_says_without_back_off(
+    platform, store
+):
+    scripted, url = platform
+    scripted.busy_answers = 3
+    key = StationKey.generate()
+    for seq in (1, 2, 3):
+        store.add_record(_record(seq), key)
+    uploader = Uploader(
+        store, url, batch_size=2, backoff_initial_s=30.0, idle_poll_s=0.05
+    )
+
+    task = asyncio.create_task(uploader.run())
+    try:
+        async with asyncio.timeout(20):
+            while store.queue_depth()["records"] > 0:
+                await asyncio.sleep(0.02)
+    finally:
+        task.cancel()
+
+    # a 30 s exponential back-off would not have finished within the timeout
+    assert uploader.stats["busy"] == 3
+    assert uploader.stats["failures"] == 0
+    assert scripted.batches == [
+        [_record(1)["record_id"], _record(2)["record_id"]],
+        [_record(3)["record_id"]],
+    ]
+
+
+async def test_a_503_without_retry_after_is_an_ordinary_failure(platform, store):
+    scripted, url = platform
+    scripted.busy_answers = 1
+    scripted.retry_after = "soon"
+    store.add_record(_record(1), StationKey.generate())
+    uploader = Uploader(store, url, backoff_initial_s=0.01, idle_poll_s=0.05)
+
+    task = asyncio.create_task(uploader.run())
+    try:
+        async with asyncio.timeout(20):
+            while store.queue_depth()["records"] > 0:
+                await asyncio.sleep(0.02)
+    finally:
+        task.cancel()
+
+    assert uploader.stats["failures"] == 1
+    assert uploader.stats["busy"] == 0
 
 
 def test_pending_records_survive_as_json(store):

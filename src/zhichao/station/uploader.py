@@ -13,6 +13,9 @@ with jitter) and tries again, for as long as it takes.
   in order.
 - A batch answered 413 is split in two and each half sent; a single record
   answered 413 is marked rejected.
+- A batch answered 503 with ``Retry-After`` (the platform is busy) is sent
+  again after that many seconds (times 1 to 1.5, so stations spread out),
+  without growing the back-off.
 - A photo is done when the platform answers 200 or 201 for it; any other answer
   but a permanent refusal (400, 413, 415) leaves it pending.
 """
@@ -21,6 +24,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import random
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -37,6 +41,7 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 200
 PHOTOS_PER_ROUND = 20
 CLOCK_SKEW_WARN_S = 60.0
+MAX_RETRY_AFTER_S = 600.0
 
 # on_clock_skew(skew_s, skewed): called when the station clock goes off the
 # platform's by more than the limit (skewed=True) and when it is back.
@@ -82,6 +87,7 @@ class Uploader:
             "failures": 0,
             "refused": 0,
             "split_batches": 0,
+            "busy": 0,
         }
 
     def wake(self) -> None:
@@ -142,6 +148,9 @@ class Uploader:
         if reply.status_code == 413:
             await self._split(client, batch, reply)
             return
+        if reply.status_code == 503 and (wait := _retry_after(reply)) is not None:
+            self.store.note_attempt(ids, f"platform busy; retry in {wait:g} s")
+            raise UploadError("platform busy", retry_after_s=wait)
         if reply.status_code != 200:
             self.store.note_attempt(ids, f"HTTP {reply.status_code}")
             raise UploadError(
@@ -261,6 +270,12 @@ class Uploader:
     # -- waiting ----------------------------------------------------------
 
     async def _back_off(self, err: UploadError) -> None:
+        if err.retry_after_s is not None:
+            # the platform is up and said when to come back: no growing back-off
+            self.stats["busy"] += 1
+            logger.info("platform busy; next upload in %.1f s", err.retry_after_s)
+            await asyncio.sleep(err.retry_after_s * random.uniform(1.0, 1.5))
+            return
         self._failures += 1
         self.stats["failures"] += 1
         if self._failures == 1:
@@ -273,6 +288,15 @@ class Uploader:
     async def _idle(self) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=self._idle_poll_s)
+
+
+def _retry_after(reply: httpx.Response) -> float | None:
+    """Seconds from a ``Retry-After: <seconds>`` header, capped at ten minutes."""
+    try:
+        seconds = float(reply.headers.get("retry-after", ""))
+    except ValueError:
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 
 class _Attempt:

@@ -30,17 +30,25 @@ STATUS_CODES = {
     415: "unsupported_media_type",
     422: "invalid_request",
     429: "too_many_requests",
+    503: "unavailable",
 }
 
 
 class ApiError(ZhichaoError):
     """An error answer: HTTP status, stable code, message for a person."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers
 
 
 def envelope(code: str, message: str) -> dict[str, Any]:
@@ -68,7 +76,7 @@ async def handle_error(request: Request, exc: Exception) -> Response:
 
 def _classify(exc: Exception) -> tuple[int, str, str, dict[str, str] | None]:
     if isinstance(exc, ApiError):
-        return exc.status, exc.code, exc.message, None
+        return exc.status, exc.code, exc.message, exc.headers
     if isinstance(exc, StarletteHTTPException):
         code = STATUS_CODES.get(exc.status_code, f"http_{exc.status_code}")
         return exc.status_code, code, str(exc.detail), exc.headers

@@ -1,7 +1,9 @@
 """Weighing records: batch upload from stations, and the live feed for pages."""
 
+import contextlib
 import json
 import logging
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -76,15 +78,15 @@ async def post_records(
     factory: Annotated[sessionmaker[Session], Depends(get_session_factory)],
 ) -> dict[str, Any]:
     """Store each record or say why not; see docs/protocol.md."""
-    body = await read_body(request, settings.max_batch_bytes)
-    items = parse_batch(body, settings.max_batch_records)
-
-    results = await run_in_threadpool(
-        services.ingest_batch,
-        factory,
-        items,
-        require_enrolment=settings.require_enrolment,
-    )
+    with _ingest_slot(request, settings):
+        body = await read_body(request, settings.max_batch_bytes)
+        items = parse_batch(body, settings.max_batch_records)
+        results = await run_in_threadpool(
+            services.ingest_batch,
+            factory,
+            items,
+            require_enrolment=settings.require_enrolment,
+        )
 
     return {
         "server_time": iso_utc(utcnow()),
@@ -110,6 +112,7 @@ async def post_records(
         200: {"description": "already stored (a retry)"},
         403: {"description": "the lane is not enrolled"},
         422: {"description": "the record is rejected; the message says why"},
+        503: {"description": "busy: retry after the Retry-After seconds"},
     },
 )
 async def put_record(
@@ -119,8 +122,20 @@ async def put_record(
     factory: Annotated[sessionmaker[Session], Depends(get_session_factory)],
 ) -> JSONResponse:
     """One record, for stations that send as they weigh; same rules as a batch."""
-    body = await read_body(request, settings.max_batch_bytes)
-    item = parse_json(body)
+    with _ingest_slot(request, settings):
+        body = await read_body(request, settings.max_batch_bytes)
+        item = parse_json(body)
+        result = await _ingest_one(record_id, item, factory, settings)
+    if result.status is services.IngestStatus.REJECTED:
+        raise ApiError(422, "record_rejected", result.error or "record rejected")
+    if result.status is services.IngestStatus.REFUSED:
+        raise ApiError(403, "lane_not_enrolled", result.error or "lane not enrolled")
+    answer = {"server_time": iso_utc(utcnow()), **result.as_json()}
+    stored = result.status is services.IngestStatus.STORED
+    return JSONResponse(answer, status_code=201 if stored else 200)
+
+
+async def _ingest_one(record_id, item, factory, settings) -> services.IngestResult:
     sent_id = item.get("record_id") if isinstance(item, dict) else None
     if sent_id != record_id:
         raise ApiError(
@@ -134,13 +149,33 @@ async def put_record(
         [item],
         require_enrolment=settings.require_enrolment,
     )
-    if result.status is services.IngestStatus.REJECTED:
-        raise ApiError(422, "record_rejected", result.error or "record rejected")
-    if result.status is services.IngestStatus.REFUSED:
-        raise ApiError(403, "lane_not_enrolled", result.error or "lane not enrolled")
-    answer = {"server_time": iso_utc(utcnow()), **result.as_json()}
-    stored = result.status is services.IngestStatus.STORED
-    return JSONResponse(answer, status_code=201 if stored else 200)
+    return result
+
+
+@contextlib.contextmanager
+def _ingest_slot(request: Request, settings: PlatformSettings) -> Iterator[None]:
+    """Hold one of the process's ingest slots, or answer 503 with Retry-After.
+
+    Uploads beyond ``max_concurrent_ingest`` would only wait for a database
+    connection until the station's request timed out and it sent the same
+    batch again; a quick 503 tells it when to come back instead. The counter
+    lives on the app and is touched only from the event loop.
+    """
+    state = request.app.state
+    busy = getattr(state, "ingest_in_flight", 0)
+    if busy >= settings.max_concurrent_ingest:
+        raise ApiError(
+            503,
+            "busy",
+            f"the platform is handling {busy} uploads; retry in "
+            f"{settings.busy_retry_after_s} s (nothing of this request was stored)",
+            headers={"Retry-After": str(settings.busy_retry_after_s)},
+        )
+    state.ingest_in_flight = busy + 1
+    try:
+        yield
+    finally:
+        state.ingest_in_flight -= 1
 
 
 def parse_json(body: bytes) -> Any:
