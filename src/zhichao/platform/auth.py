@@ -10,7 +10,8 @@ web sessions, sign-in throttling and API tokens.
   station codes of their unit. ``scope_session`` puts a scope on a database
   session; from then on every ORM ``SELECT`` on a table that belongs to a
   station is filtered to the scope (``with_loader_criteria``), whatever the code
-  that issues it.
+  that issues it; vehicles and tractor-trailer pairs are filtered by their
+  ``region_code`` the same way.
 - **Passwords** are argon2id hashes; **sessions** and **tokens** are random
   secrets of which only the SHA-256 is stored.
 """
@@ -45,6 +46,8 @@ from zhichao.platform.models import (
     StationHeartbeat,
     StationStatus,
     User,
+    Vehicle,
+    VehiclePair,
     WebSession,
     WeighingRecord,
 )
@@ -285,11 +288,17 @@ def _criteria(scope: Scope) -> list:
     if scope.prefix is not None:
         unit_clause = SourceUnit.county_code.startswith(scope.prefix)
         audit_clause = AuditEntry.region.startswith(scope.prefix)
+        vehicle_clause = Vehicle.region_code.startswith(scope.prefix)
+        pair_clause = VehiclePair.region_code.startswith(scope.prefix)
     else:
-        unit_clause = SourceUnit.id.in_(
-            sa.select(Station.unit_id).where(scope.clause(Station.station_code))
-        )
+        unit_ids = sa.select(Station.unit_id).where(scope.clause(Station.station_code))
+        unit_clause = SourceUnit.id.in_(unit_ids)
         audit_clause = AuditEntry.region.in_(sorted(scope.stations))
+        # an operator sees the register of their unit's region (what its lanes
+        # check plates against)
+        regions = sa.select(SourceUnit.county_code).where(SourceUnit.id.in_(unit_ids))
+        vehicle_clause = Vehicle.region_code.in_(regions)
+        pair_clause = VehiclePair.region_code.in_(regions)
     return [
         (WeighingRecord, scope.clause(WeighingRecord.station_code)),
         (LaneEvent, scope.clause(LaneEvent.station_code)),
@@ -310,6 +319,9 @@ def _criteria(scope: Scope) -> list:
             ),
         ),
         (AuditEntry, audit_clause),
+        # a vehicle or pair with no region is in no county's or city's scope
+        (Vehicle, vehicle_clause),
+        (VehiclePair, pair_clause),
     ]
 
 
