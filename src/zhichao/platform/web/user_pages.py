@@ -92,7 +92,7 @@ def _role_name(value: str, index: int) -> str:
 def _list_context(request: Request, session: Session, actor: Actor) -> dict:
     return _choices(request, session, actor) | {
         "rows": accounts.list_accounts(session, actor),
-        "form": {"region": actor.principal.region_code},
+        "form": {"region": actor.principal.region_code, "role": "officer"},
         "error": None,
         "notice": _notice(request),
         "created": request.query_params.get("user", "")[:64],
@@ -267,8 +267,10 @@ def _account_context(request: Request, session: Session, actor: Actor) -> dict:
     principal = actor.principal
     user = session.get(User, principal.user_id)
     lang = choose_lang(request)
+    region = regions.get_region(session, user.region_code)
     return {
         "account": user,
+        "region_name": region.name if region else "",
         "role_name": _role_name(principal.role.value, 0 if lang == "zh" else 1),
         "unit_name": accounts.unit_names(session, [user.unit_station_code]).get(
             user.unit_station_code
