@@ -144,19 +144,36 @@ def _open_session(settings):
     return engine, make_sessionmaker(engine)()
 
 
+def _import_options(command):
+    """The options import-units and import-vehicles share."""
+    for option in reversed(
+        [
+            click.argument(
+                "file", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+            ),
+            click.option(
+                "--dry-run", is_flag=True, help="Check every row; write nothing."
+            ),
+            click.option(
+                "--strict", is_flag=True, help="Write nothing when any row is bad."
+            ),
+            click.option("--sheet", help="Sheet name (default: the first sheet)."),
+            click.option(
+                "--report",
+                "report_file",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Also write the bad rows to this CSV file.",
+            ),
+            database_url_option,
+            config_option,
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 @platform.command("import-units")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--dry-run", is_flag=True, help="Check every row; write nothing.")
-@click.option("--strict", is_flag=True, help="Write nothing when any row is bad.")
-@click.option("--sheet", help="Sheet name (default: the first sheet).")
-@click.option(
-    "--report",
-    "report_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the bad rows to this CSV file.",
-)
-@database_url_option
-@config_option
+@_import_options
 def import_units_command(
     file, dry_run, strict, sheet, report_file, database_url, config_file
 ) -> None:
@@ -165,40 +182,83 @@ def import_units_command(
     Bad rows are listed with their row number and reason; the good rows are
     written in one transaction. Exit status 1 when any row was bad.
     """
-    from zhichao.platform.importer import ImportFileError, import_units, row_count
+    from zhichao.platform.importer import import_units
+
+    report = _run_import(
+        import_units, "import_units", file, dry_run, strict, sheet,
+        database_url, config_file,
+    )  # fmt: skip
+    _print_import_report(report, strict)
+    if report_file and report.errors:
+        _write_error_report(report_file, report.errors)
+    if report.errors:
+        raise SystemExit(1)
+
+
+@platform.command("import-vehicles")
+@_import_options
+def import_vehicles_command(
+    file, dry_run, strict, sheet, report_file, database_url, config_file
+) -> None:
+    """Import the county's vehicle list, with trailers' tractors, from FILE (.xlsx).
+
+    Columns: 车牌号码, 车牌颜色, 所属区划 (required), 轴数, 轴型, 核定总质量(kg),
+    所有人, 运输企业, 牵引车车牌 (docs/platform.md). Bad rows are listed with
+    their row number, column and reason; the good rows are written in one
+    transaction. Exit status 1 when any row was bad.
+    """
+    from zhichao.platform.importer import import_vehicles
+
+    report = _run_import(
+        import_vehicles, "import_vehicles", file, dry_run, strict, sheet,
+        database_url, config_file,
+    )  # fmt: skip
+    _print_import_report(report, strict)
+    click.echo(
+        f"tractor-trailer pairs: {report.pairs_added} added,"
+        f" {report.pairs_removed} removed"
+        + ("" if report.written else " (not written)")
+    )
+    if report_file and report.errors:
+        _write_error_report(report_file, report.errors, with_column=True)
+    if report.errors:
+        raise SystemExit(1)
+
+
+def _run_import(run, action, file, dry_run, strict, sheet, database_url, config_file):
+    """Run an importer with a progress bar; audit it when it wrote rows."""
+    from zhichao.platform.importer import ImportFileError, row_count
 
     settings = _settings(config_file, database_url=database_url)
     engine, session = _open_session(settings)
     try:
         length = row_count(file, sheet)
         with click.progressbar(length=length or 0, label="读取 reading") as bar:
-            report = import_units(
+            report = run(
                 session, file, dry_run=dry_run, strict=strict, sheet=sheet,
                 progress=bar.update,
             )  # fmt: skip
         if report.written:
-            _audit_cli(
-                session,
-                "import_units",
-                str(file),
-                {
-                    "rows": report.rows,
-                    "created": report.created,
-                    "updated": report.updated,
-                    "bad_rows": len(report.errors),
-                },
-            )
+            _audit_cli(session, action, str(file), _import_detail(report))
     except ImportFileError as err:
         raise click.ClickException(str(err)) from err
     finally:
         session.close()
         engine.dispose()
+    return report
 
-    _print_import_report(report, strict)
-    if report_file and report.errors:
-        _write_error_report(report_file, report.errors)
-    if report.errors:
-        raise SystemExit(1)
+
+def _import_detail(report) -> dict:
+    detail = {
+        "rows": report.rows,
+        "created": report.created,
+        "updated": report.updated,
+        "bad_rows": len(report.errors),
+    }
+    for name in ("pairs_added", "pairs_removed"):
+        if hasattr(report, name):
+            detail[name] = getattr(report, name)
+    return detail
 
 
 def _print_import_report(report, strict) -> None:
@@ -215,11 +275,17 @@ def _print_import_report(report, strict) -> None:
     )
 
 
-def _write_error_report(path: Path, errors) -> None:
+def _write_error_report(path: Path, errors, with_column: bool = False) -> None:
     import csv
 
     with path.open("w", encoding="utf-8-sig", newline="") as stream:
         writer = csv.writer(stream)
+        if with_column:
+            writer.writerow(["行号 row", "列 column", "原因 reason"])
+            writer.writerows(
+                [error.row, error.column or "", error.reason] for error in errors
+            )
+            return
         writer.writerow(["行号 row", "原因 reason"])
         writer.writerows([error.row, error.reason] for error in errors)
 

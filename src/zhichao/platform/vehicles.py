@@ -26,10 +26,20 @@ logger = logging.getLogger(__name__)
 
 MAX_AXLES = 12
 MAX_REGISTERED_MASS_KG = 200_000
+# below this a mass on a list or form is taken for tonnes written by mistake
+MIN_REGISTERED_MASS_KG = 1_000
 
 
 class VehicleError(ZhichaoError, ValueError):
-    """A vehicle's data is not acceptable; the message names the field."""
+    """A vehicle's data is not acceptable; the message names the field.
+
+    ``field`` is the field's name in :class:`VehicleData` (``tractors`` for a
+    trailer's tractors) when one field is at fault.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -52,25 +62,31 @@ class VehicleData:
     def __post_init__(self) -> None:
         problem = plate_problem(self.plate)
         if problem:
-            raise VehicleError(f"plate {self.plate!r} {problem}")
+            raise VehicleError(f"plate {self.plate!r} {problem}", "plate")
         if self.axles is not None and not 2 <= self.axles <= MAX_AXLES:
-            raise VehicleError(f"axles must be 2 to {MAX_AXLES}, got {self.axles}")
+            raise VehicleError(
+                f"axles must be 2 to {MAX_AXLES}, got {self.axles}", "axles"
+            )
         if self.axle_config is not None:
             self._check_config(self.axle_config)
         mass = self.registered_mass_kg
         if mass is not None and not 0 < mass <= MAX_REGISTERED_MASS_KG:
-            raise VehicleError(f"registered mass {mass} kg is out of range")
+            raise VehicleError(
+                f"registered mass {mass} kg is out of range", "registered_mass_kg"
+            )
 
     def _check_config(self, config: str) -> None:
         groups = config.replace("-", "+").split("+")
         if not all(group.isdigit() and int(group) > 0 for group in groups):
             raise VehicleError(
-                f"axle configuration {config!r}: axle counts joined by + or -"
+                f"axle configuration {config!r}: axle counts joined by + or -",
+                "axle_config",
             )
         total = sum(int(group) for group in groups)
         if self.axles is not None and total != self.axles:
             raise VehicleError(
-                f"axle configuration {config!r} has {total} axles, not {self.axles}"
+                f"axle configuration {config!r} has {total} axles, not {self.axles}",
+                "axle_config",
             )
 
 
@@ -156,7 +172,17 @@ def parse_color(text: str) -> PlateColor:
     if key in {str(color) for color in REGISTER_COLORS}:
         return PlateColor(key)
     known = "/".join(("黄", "蓝", "绿", "黄绿", "白", "黑"))
-    raise VehicleError(f"plate colour {text!r} is not one of {known}")
+    raise VehicleError(f"plate colour {text!r} is not one of {known}", "plate_color")
+
+
+def check_mass_unit(mass_kg: int | None) -> None:
+    """VehicleError for a registered mass that reads as tonnes, not kg."""
+    if mass_kg is not None and 0 < mass_kg < MIN_REGISTERED_MASS_KG:
+        raise VehicleError(
+            f"registered mass {mass_kg} kg is under {MIN_REGISTERED_MASS_KG:,} kg:"
+            " give it in kg, not tonnes",
+            "registered_mass_kg",
+        )
 
 
 def normalise_plate(text: str) -> str:
@@ -183,14 +209,17 @@ def check_tractors(trailer: str, tractors: list[str]) -> None:
     that is not one."""
     if tractors and not is_trailer(trailer):
         raise VehicleError(
-            f"牵引车车牌 is for a trailer (挂) only; {trailer} is not a trailer"
+            f"牵引车车牌 is for a trailer (挂) only; {trailer} is not a trailer",
+            "tractors",
         )
     for tractor in tractors:
         problem = plate_problem(tractor)
         if problem:
-            raise VehicleError(f"tractor plate {tractor!r} {problem}")
+            raise VehicleError(f"tractor plate {tractor!r} {problem}", "tractors")
         if is_trailer(tractor):
-            raise VehicleError(f"tractor plate {tractor} is a trailer's plate")
+            raise VehicleError(
+                f"tractor plate {tractor} is a trailer's plate", "tractors"
+            )
 
 
 # -- tractor and trailer pairs ------------------------------------------------
@@ -251,7 +280,8 @@ def _refuse_hidden_pairs(session: Session, trailer: str, tractors: list[str]):
     )
     if hidden is not None:
         raise VehicleError(
-            f"the pair {hidden} + {trailer} is registered in another jurisdiction"
+            f"the pair {hidden} + {trailer} is registered in another jurisdiction",
+            "tractors",
         )
 
 
