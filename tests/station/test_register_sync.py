@@ -3,7 +3,9 @@ store, and the download from a real platform (uvicorn, SQLite) with its
 signature, ETag, refusals and back-off."""
 
 import asyncio
+import base64
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -27,6 +29,7 @@ from zhichao.station.register import (
     RegisterSync,
     VehicleRegister,
     parse_register,
+    request_headers,
 )
 from zhichao.station.store import StationStore
 
@@ -194,6 +197,20 @@ def test_the_refresh_setting_is_validated_and_documented():
     docs = Path(__file__).parents[2] / "docs"
     assert "`register_refresh_s`" in (docs / "station.md").read_text()
     assert "register_refresh_s" in (docs / "station.example.toml").read_text()
+
+
+def test_the_request_is_signed_as_the_protocol_says():
+    key = StationKey.generate()
+    when = datetime(2026, 6, 17, 22, 6, 30, 499000, tzinfo=UTC)
+
+    headers = request_headers(key, STATION, "01", when)
+
+    assert headers["X-Zhichao-Lane"] == "01"
+    assert headers["X-Zhichao-Time"] == "2026-06-17T22:06:30.499Z"
+    signed = b"GET\n/api/v1/stations/1405250001/register\n2026-06-17T22:06:30.499Z"
+    signature = base64.b64decode(headers["X-Zhichao-Signature"], validate=True)
+    assert len(headers["X-Zhichao-Signature"]) == 88
+    key.signing_key.verify_key.verify(signed, signature)  # raises if not
 
 
 # -- against a real platform ---------------------------------------------------

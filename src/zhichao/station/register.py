@@ -25,7 +25,7 @@ import orjson
 from tenacity import wait_random_exponential
 
 from zhichao.chain import StationKey
-from zhichao.errors import ZhichaoError
+from zhichao.errors import StoreError, ZhichaoError
 from zhichao.protocols.plates import normalize_plate
 from zhichao.protocols.readings import PlateColor
 from zhichao.station.store import StationStore
@@ -344,7 +344,10 @@ class RegisterSync:
         data = await asyncio.to_thread(
             parse_register, reply.content, self.station_code, reply.headers.get("etag")
         )
-        await asyncio.to_thread(self.register.replace, data)
+        try:
+            await asyncio.to_thread(self.register.replace, data)
+        except StoreError as err:
+            raise RegisterError(f"the new register was not kept: {err}") from err
         self.stats["updated"] += 1
         logger.info(
             "vehicle register of %s kept: %d vehicles, %d pairs",
