@@ -9,6 +9,7 @@ from zhichao.protocols.axle_line import (
     decode_axle_line,
     encode_axle_line,
 )
+from zhichao.protocols.framing import DISCARD_LIMIT
 from zhichao.protocols.readings import AxleReading
 
 from .vectors import load, unhex
@@ -87,9 +88,11 @@ def test_framer_buffer_stays_bounded_without_terminator():
     framer.feed(b"AXLE,")
     for _ in range(100):
         assert framer.feed(b"1" * 50) == []
-    assert len(framer._buffer) <= MAX_LINE
+    assert len(framer._pending) <= MAX_LINE
     assert framer.feed(b"\r\nAXLE,2\r\n") == [b"AXLE,2\r\n"]
-    assert len(framer.take_discarded()) == 5 + 100 * 50 + 2
+    # every skipped byte is counted; the bytes kept for the log are bounded
+    assert framer.discarded_total == 5 + 100 * 50 + 2
+    assert framer.take_discarded() == (b"AXLE," + b"1" * 5000)[:DISCARD_LIMIT]
 
 
 def test_framer_keeps_partial_prefix_at_end_of_chunk():
@@ -171,7 +174,7 @@ def test_fuzz_axle_framer_accounts_for_every_byte(chunks):
     for frame in frames:
         assert frame.startswith(b"AXLE,") and frame.endswith(b"\n")
         assert len(frame) <= MAX_LINE
-    kept = len(framer._buffer)
+    kept = len(framer._pending)
     assert kept <= MAX_LINE
     total = sum(map(len, frames)) + len(framer.take_discarded()) + kept
     assert total == sum(map(len, chunks))

@@ -102,7 +102,7 @@ def test_framer_oversized_frame_is_discarded_and_buffer_bounded():
     framer.feed(b"\x02")
     for _ in range(50):
         assert framer.feed(b"A" * 100) == []
-    assert len(framer._buffer) <= MAX_FRAME
+    assert len(framer._pending) <= MAX_FRAME
 
     assert framer.feed(b"\x03" + encode_screen(["OK"])) == [encode_screen(["OK"])]
 

@@ -14,6 +14,7 @@ are the axles per group from front to rear and must sum to ``count``.
 import re
 
 from zhichao.errors import EncodingError, FrameError
+from zhichao.protocols.framing import DelimitedFramer
 from zhichao.protocols.readings import AxleReading
 
 PREFIX = b"AXLE,"
@@ -28,7 +29,7 @@ _LINE = re.compile(
 )
 
 
-class AxleLineFramer:
+class AxleLineFramer(DelimitedFramer):
     """Cut a byte stream into ``AXLE,...\\r\\n`` lines.
 
     A frame starts at ``AXLE,`` and ends at the first LF after it. Bytes before
@@ -37,67 +38,7 @@ class AxleLineFramer:
     """
 
     def __init__(self, max_line: int = MAX_LINE) -> None:
-        self._buffer = bytearray()
-        self._discarded = bytearray()
-        self._max_line = max_line
-
-    def feed(self, data: bytes) -> list[bytes]:
-        self._buffer += data
-        frames: list[bytes] = []
-        while (frame := self._next_frame()) is not None:
-            frames.append(frame)
-        return frames
-
-    def take_discarded(self) -> bytes:
-        discarded = bytes(self._discarded)
-        self._discarded.clear()
-        return discarded
-
-    def flush(self) -> None:
-        """End of stream: an unfinished frame becomes discarded bytes."""
-        self._discard(len(self._buffer))
-
-    def _next_frame(self) -> bytes | None:
-        if not self._align_to_prefix():
-            return None
-
-        end = self._buffer.find(b"\n")
-        restart = self._buffer.find(PREFIX, 1)
-        if restart != -1 and (end == -1 or restart < end):
-            self._discard(restart)  # this line lost its end
-            return self._next_frame()
-        if end == -1:
-            if len(self._buffer) > self._max_line:
-                self._discard(len(self._buffer) - _partial_prefix_length(self._buffer))
-            return None
-        if end + 1 > self._max_line:
-            self._discard(end + 1)
-            return self._next_frame()
-
-        frame = bytes(self._buffer[: end + 1])
-        del self._buffer[: end + 1]
-        return frame
-
-    def _align_to_prefix(self) -> bool:
-        """Drop bytes before the next prefix; keep a possible partial prefix."""
-        start = self._buffer.find(PREFIX)
-        if start == -1:
-            keep = _partial_prefix_length(self._buffer)
-            self._discard(len(self._buffer) - keep)
-            return False
-        self._discard(start)
-        return True
-
-    def _discard(self, count: int) -> None:
-        self._discarded += self._buffer[:count]
-        del self._buffer[:count]
-
-
-def _partial_prefix_length(buffer: bytearray) -> int:
-    for size in range(min(len(PREFIX) - 1, len(buffer)), 0, -1):
-        if buffer.endswith(PREFIX[:size]):
-            return size
-    return 0
+        super().__init__(start=PREFIX, end=b"\n", max_len=max_line)
 
 
 def decode_axle_line(frame: bytes) -> AxleReading:

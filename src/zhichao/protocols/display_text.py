@@ -16,6 +16,7 @@ lets a receiver resynchronise on the next STX after a damaged frame.
 from collections.abc import Sequence
 
 from zhichao.errors import EncodingError, FrameError
+from zhichao.protocols.framing import DelimitedFramer
 
 STX = 0x02
 ETX = 0x03
@@ -65,7 +66,7 @@ def decode_screen(frame: bytes) -> tuple[str, ...]:
     return lines
 
 
-class ScreenFramer:
+class ScreenFramer(DelimitedFramer):
     """Cut a byte stream into STX ... ETX frames, resynchronising on STX.
 
     Bytes outside a frame, a frame cut short by the next STX, and a frame longer
@@ -73,52 +74,7 @@ class ScreenFramer:
     """
 
     def __init__(self, max_frame: int = MAX_FRAME) -> None:
-        self._buffer = bytearray()
-        self._discarded = bytearray()
-        self._max_frame = max_frame
-
-    def feed(self, data: bytes) -> list[bytes]:
-        self._buffer += data
-        frames: list[bytes] = []
-        while (frame := self._next_frame()) is not None:
-            frames.append(frame)
-        return frames
-
-    def take_discarded(self) -> bytes:
-        discarded = bytes(self._discarded)
-        self._discarded.clear()
-        return discarded
-
-    def flush(self) -> None:
-        """End of stream: an unfinished frame becomes discarded bytes."""
-        self._discard(len(self._buffer))
-
-    def _next_frame(self) -> bytes | None:
-        start = self._buffer.find(STX)
-        self._discard(len(self._buffer) if start == -1 else start)
-        if start == -1:
-            return None
-
-        end = self._buffer.find(ETX)
-        restart = self._buffer.find(STX, 1)
-        if restart != -1 and (end == -1 or restart < end):
-            self._discard(restart)  # this frame lost its ETX
-            return self._next_frame()
-        if end == -1:
-            if len(self._buffer) > self._max_frame:
-                self._discard(len(self._buffer))
-            return None
-        if end + 1 > self._max_frame:
-            self._discard(end + 1)
-            return self._next_frame()
-
-        frame = bytes(self._buffer[: end + 1])
-        del self._buffer[: end + 1]
-        return frame
-
-    def _discard(self, count: int) -> None:
-        self._discarded += self._buffer[:count]
-        del self._buffer[:count]
+        super().__init__(start=bytes([STX]), end=bytes([ETX]), max_len=max_frame)
 
 
 def _check_text(line: str) -> None:

@@ -1,6 +1,7 @@
-"""Framers shared by the weighing indicator families.
+"""Framers shared by the weighing indicators, the screens and the axle line.
 
-Every indicator format zhichao reads is cut by one of two shapes:
+Every indicator format zhichao reads, its screen framings (plain text, Onbon)
+and the axle identifier line are cut by one of two shapes:
 
 - a frame that begins with a start marker and ends either after a fixed number
   of bytes or at an end marker (optionally followed by a fixed trailer, such as
@@ -113,7 +114,7 @@ class DelimitedFramer:
         restart_end = start + self.restart_within
         if marker >= 0:
             restart_end = min(restart_end, marker)
-        restart = buf.find(self.start, body, restart_end)
+        restart = self._find_restart(buf, body, restart_end, window_end)
         if restart >= 0:
             self._discard(buf[start:restart])
             return restart
@@ -121,10 +122,38 @@ class DelimitedFramer:
             self._items.append((True, buf[start:stop]))
             return stop
         if stop < 0 and len(buf) >= window_end:
-            self._discard(buf[start:window_end])  # overlong: no end marker
-            return window_end
+            cut = self._overlong_cut(buf, body, min(restart_end, window_end))
+            self._discard(buf[start:cut])  # overlong: no end marker
+            return cut
         self._pending = buf[start:]
         return len(buf)
+
+    def _find_restart(
+        self, buf: bytes, body: int, restart_end: int, window_end: int
+    ) -> int:
+        """Where a new start marker begins before ``restart_end``, or -1.
+
+        A marker of several bytes that begins inside the run may end past it:
+        it still restarts the frame. A fixed-length frame is never cut by a
+        marker that would reach past its own end.
+        """
+        reach = restart_end + len(self.start) - 1
+        if self.length:
+            reach = min(reach, window_end)
+        return buf.find(self.start, body, reach)
+
+    def _overlong_cut(self, buf: bytes, body: int, restart_end: int) -> int:
+        """Where to end the discarded run of a frame that found no end marker.
+
+        The run is ``max_len`` bytes, unless the buffer ends in the first bytes
+        of a start marker that begins inside it: those are kept, since the rest
+        of the marker may come with the next bytes.
+        """
+        keep = _partial_suffix(buf, body, self.start)
+        tail = len(buf) - keep
+        if keep and tail < restart_end:
+            return tail
+        return body - len(self.start) + self.max_len
 
     def _step_line(self, buf: bytes, pos: int) -> int:
         marker = buf.find(self.end, pos, pos + self.max_len)

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from zhichao.errors import ChecksumError, EncodingError, FrameError
+from zhichao.protocols.framing import DelimitedFramer
 
 START = 0xA5
 END = 0x5A
@@ -184,7 +185,7 @@ def decode_screen(frame: bytes) -> tuple[str, ...]:
     return decode_text(decode_frame(frame))
 
 
-class OnbonFramer:
+class OnbonFramer(DelimitedFramer):
     """Cut a byte stream into ``A5 ... 5A`` frames, resynchronising on ``A5``.
 
     Escaping keeps ``A5`` and ``5A`` out of a frame's inside, so a frame that
@@ -194,53 +195,7 @@ class OnbonFramer:
     """
 
     def __init__(self, max_frame: int = MAX_FRAME) -> None:
-        self._buffer = bytearray()
-        self._discarded = bytearray()
-        self._max_frame = max_frame
-
-    def feed(self, data: bytes) -> list[bytes]:
-        self._buffer += data
-        frames: list[bytes] = []
-        while (frame := self._next_frame()) is not None:
-            frames.append(frame)
-        return frames
-
-    def take_discarded(self) -> bytes:
-        discarded = bytes(self._discarded)
-        self._discarded.clear()
-        return discarded
-
-    def flush(self) -> None:
-        """End of stream: an unfinished frame becomes discarded bytes."""
-        self._discard(len(self._buffer))
-
-    def _next_frame(self) -> bytes | None:
-        while True:
-            start = self._buffer.find(START)
-            self._discard(len(self._buffer) if start == -1 else start)
-            if start == -1:
-                return None
-
-            end = self._buffer.find(END)
-            restart = self._buffer.find(START, 1)
-            if restart != -1 and (end == -1 or restart < end):
-                self._discard(restart)  # this frame lost its end
-                continue
-            if end == -1:
-                if len(self._buffer) > self._max_frame:
-                    self._discard(len(self._buffer))
-                return None
-            if end + 1 > self._max_frame:
-                self._discard(end + 1)
-                continue
-
-            frame = bytes(self._buffer[: end + 1])
-            del self._buffer[: end + 1]
-            return frame
-
-    def _discard(self, count: int) -> None:
-        self._discarded += self._buffer[:count]
-        del self._buffer[:count]
+        super().__init__(start=bytes([START]), end=bytes([END]), max_len=max_frame)
 
 
 def _encode_line(line: str) -> bytes:
