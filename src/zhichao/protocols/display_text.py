@@ -77,6 +77,16 @@ class ScreenFramer(DelimitedFramer):
         super().__init__(start=bytes([STX]), end=bytes([ETX]), max_len=max_frame)
 
 
+def encode_line(line: str) -> bytes:
+    """One screen line in GBK; EncodingError when a screen cannot show it.
+
+    Shared by the screen framings: a line must be text, hold no control
+    character, and have a GBK code for every character.
+    """
+    _check_text(line)
+    return _encode_line(line)
+
+
 def _check_text(line: str) -> None:
     if not isinstance(line, str):
         raise EncodingError(f"screen line {line!r} is not text")

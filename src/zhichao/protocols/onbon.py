@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from zhichao.errors import ChecksumError, EncodingError, FrameError
+from zhichao.protocols.display_text import encode_line
 from zhichao.protocols.framing import DelimitedFramer
 
 START = 0xA5
@@ -199,21 +200,7 @@ class OnbonFramer(DelimitedFramer):
 
 
 def _encode_line(line: str) -> bytes:
-    if not isinstance(line, str):
-        raise EncodingError(f"screen line {line!r} is not text")
-    for char in line:
-        if ord(char) < 0x20 or ord(char) == 0x7F:
-            raise EncodingError(
-                f"screen line {line!r} holds control character U+{ord(char):04X}"
-            )
-    try:
-        encoded = line.encode(ENCODING)
-    except UnicodeEncodeError as err:
-        char = line[err.start]
-        raise EncodingError(
-            f"screen line {line!r}: character {char!r} (U+{ord(char):04X}) "
-            "has no GBK code; the screen cannot show it"
-        ) from err
+    encoded = encode_line(line)
     if len(encoded) > MAX_LINE_BYTES:
         raise EncodingError(
             f"screen line is {len(encoded)} bytes; the limit is {MAX_LINE_BYTES}"
