@@ -10,12 +10,21 @@
   pseudo-terminal at 10 and 20 frames/s; the weight counts as settled at the
   first frame after which every frame stays within one division of the weight
   the lane decided on.
+  A second figure counts from the moment the simulated deck stops swinging
+  (its swing under half a division; a flicker-free twin of the weight model
+  gives that moment), so the window's own second and the swing's tail can be
+  told apart.
+- the stability detector alone, in process, on generated streams: how often
+  independent ±2 e noise is accepted in a 15 s wait, the fastest creep it
+  accepts at some moment, and how long a weight that is already settled and
+  flickers by one division takes (``python -m bench.lane`` runs only this).
 - a station process with 4 lanes at 20 frames/s (``zhichao station run``),
   trucks driven through each lane with camera posts, its CPU share and memory.
 """
 
 import asyncio
 import contextlib
+import json
 import random
 import sqlite3
 import statistics
@@ -29,6 +38,12 @@ from bench.server import free_port
 from zhichao.chain import StationKey
 from zhichao.lane.clock import ManualClock
 from zhichao.lane.events import StoreRecord
+from zhichao.lane.stability import (
+    StabilityConfig,
+    StabilityDetector,
+    StabilityKind,
+    StabilityResult,
+)
 from zhichao.protocols.readings import (
     AxleReading,
     PlateColor,
@@ -49,6 +64,9 @@ from zhichao.timeutil import utcnow
 
 STATION = "1405259001"
 DIVISION_KG = 20
+RAMP_S = 1.5  # drive-on time in the settling benchmark
+REST_SCAN_S = 6.0  # how long after the ramp to look for the end of the swing
+REST_STEP_S = 0.002
 GROSS_KG = 45_000  # a six-axle combination under its 49 t limit: released
 
 
@@ -223,14 +241,17 @@ async def settle_latency(work: Path, rate: float, passes: int) -> dict:
 
     runtime.on_weight = on_weight
     decisions: list[float] = []
-    latencies, timeouts = [], 0
+    latencies, from_rest, timeouts = [], [], 0
     try:
         await runtime.start()
         _watch_decisions(runtime, decisions)
         for _ in range(passes):
             before, start = len(decisions), loop.time()
             await _one_pass_plates(runtime, rng)
-            indicator.drive_on(rng.randrange(30_000, 48_000, DIVISION_KG), ramp_s=1.5)
+            kg = rng.randrange(30_000, 48_000, DIVISION_KG)
+            driven = loop.time()
+            indicator.drive_on(kg, ramp_s=RAMP_S)
+            rest = _rest_after(kg, driven, RAMP_S)  # a few ms, during the ramp
             if not await _until(lambda before=before: len(decisions) > before, 20):
                 timeouts += 1
             else:
@@ -238,6 +259,7 @@ async def settle_latency(work: Path, rate: float, passes: int) -> dict:
                 settled = _settled_at(frames, start, decisions[-1], gross)
                 if settled is not None:
                     latencies.append(decisions[-1] - settled)
+                from_rest.append(decisions[-1] - rest)
             indicator.drive_off(ramp_s=0.5)
             await asyncio.sleep(1.5)
     finally:
@@ -247,7 +269,12 @@ async def settle_latency(work: Path, rate: float, passes: int) -> dict:
         store.close()
         await relay.stop()
         await display.stop()
-    return {"frames_per_s": rate, "timeouts": timeouts, **_quantiles(latencies)}
+    return {
+        "frames_per_s": rate,
+        "timeouts": timeouts,
+        **_quantiles(latencies),
+        "from_rest": _quantiles(from_rest),
+    }
 
 
 async def _one_pass_plates(runtime, rng) -> None:
@@ -267,6 +294,140 @@ def _settled_at(frames, start: float, decided: float, gross: int) -> float | Non
         elif settled is None:
             settled = t
     return settled
+
+
+def _rest_after(kg: int, now: float, ramp_s: float) -> float:
+    """When a truck driven on at ``now`` stops swinging, by a flicker-free twin.
+
+    The model's settling after the ramp is deterministic but for its flicker:
+    a twin without flicker shows exactly ``kg`` from the moment the swing is
+    under half a division. The deck is empty before each drive-on.
+    """
+    twin = WeightModel(flicker=0.0)
+    twin.set_target(kg, now, ramp_s)
+    last_off = now + ramp_s
+    for k in range(round(REST_SCAN_S / REST_STEP_S)):
+        t = now + ramp_s + k * REST_STEP_S
+        if twin.displayed(t) != kg:
+            last_off = t
+    return last_off + REST_STEP_S
+
+
+# -- the stability detector alone, in process -----------------------------
+
+STABILITY_WAITS = {"tiny": 20}  # waits per trial; 2000 at the other sizes
+WAIT_S = 15.0  # the default stability timeout
+CENTRE_KG = 49_000
+
+
+def _decide(samples, config: StabilityConfig) -> StabilityResult | None:
+    detector = StabilityDetector(config)
+    detector.reset(samples[0][0])
+    for t, kg in samples:
+        result = detector.add(t, WeightReading(float(kg), None, WeightStatus.OK, b""))
+        if result is not None:
+            return result
+    return None
+
+
+def _stream(fps: int, seconds: float, weight) -> list[tuple[float, int]]:
+    return [(k / fps, weight(k / fps)) for k in range(round(seconds * fps))]
+
+
+def noise_acceptance(fps: int, waits: int, config: StabilityConfig) -> dict:
+    """Independent noise of ±2 e: the share of 15 s waits that end stable."""
+    accepted = 0
+    for seed in range(waits):
+        rng = random.Random(seed)
+        levels = [rng.randint(-2, 2) for _ in range(round((WAIT_S + 1) * fps))]
+        samples = [
+            (k / fps, CENTRE_KG + DIVISION_KG * level) for k, level in enumerate(levels)
+        ]
+        result = _decide(samples, config)
+        accepted += result.kind is StabilityKind.STABLE
+    return {"waits": waits, "accepted": accepted, "share": accepted / waits}
+
+
+def fastest_creep_accepted(fps: int, config: StabilityConfig) -> int | None:
+    """The highest creep rate (whole kg/s) accepted at some moment of a wait.
+
+    Each rate is tried from 20 starting points one kilogram apart, shown
+    quantised to the division as an indicator would.
+    """
+    fastest = None
+    for rate in range(5, 61):
+        for offset in range(DIVISION_KG):
+            samples = _stream(
+                fps, WAIT_S + 1, lambda t, r=rate, o=offset: _shown(48_000 + o + r * t)
+            )
+            if _decide(samples, config).kind is StabilityKind.STABLE:
+                fastest = rate
+                break
+    return fastest
+
+
+def _shown(kg: float) -> int:
+    return DIVISION_KG * round(kg / DIVISION_KG)
+
+
+def settled_flicker(fps: int, waits: int, config: StabilityConfig) -> dict:
+    """A weight already at rest that flickers as the simulated indicator does.
+
+    The time to the decision counts from the first reading: one window is
+    the least it can be.
+    """
+    times, timeouts = [], 0
+    for seed in range(waits):
+        model = WeightModel(rng=random.Random(seed))
+        model.settle_at(40_000)
+        result = _decide(_stream(fps, WAIT_S + 1, model.displayed), config)
+        if result.kind is StabilityKind.STABLE:
+            times.append(result.at)
+        else:
+            timeouts += 1
+    return {"timeouts": timeouts, **_quantiles(times)}
+
+
+def arrival(fps: int, waits: int, config: StabilityConfig) -> dict:
+    """Trucks driven on in the simulated indicator's model, read at exact times.
+
+    The same two figures as the pseudo-terminal benchmark, without its timing
+    noise: from the first reading after which every reading stays within one
+    division of the decided weight, and from the end of the swing.
+    """
+    in_band, from_rest, timeouts = [], [], 0
+    for seed in range(waits):
+        rng = random.Random(seed)
+        model = WeightModel(rng=rng)
+        kg = rng.randrange(30_000, 48_000, DIVISION_KG)
+        rest = _rest_after(kg, 0.0, RAMP_S)
+        model.set_target(kg, 0.0, RAMP_S)
+        samples = _stream(fps, WAIT_S + 1, model.displayed)
+        result = _decide(samples, config)
+        if result.kind is not StabilityKind.STABLE:
+            timeouts += 1
+            continue
+        settled = _settled_at(samples, 0.0, result.at, result.weight_kg)
+        in_band.append(result.at - settled)
+        from_rest.append(result.at - rest)
+    return {
+        "timeouts": timeouts,
+        "from_in_band": _quantiles(in_band),
+        "from_rest": _quantiles(from_rest),
+    }
+
+
+def stability_trials(waits: int, config: StabilityConfig = StabilityConfig()) -> dict:
+    """The detector's acceptance of noise and creep, and its speed, per frame rate."""
+    out = {}
+    for fps in (10, 20):
+        out[f"{fps}_fps"] = {
+            "iid_noise_2e": noise_acceptance(fps, waits, config),
+            "fastest_creep_accepted_kg_s": fastest_creep_accepted(fps, config),
+            "settled_flicker": settled_flicker(fps, min(waits, 500), config),
+            "arrival": arrival(fps, min(waits, 500), config),
+        }
+    return out
 
 
 # -- a station process ----------------------------------------------------
@@ -413,4 +574,10 @@ def bench_lane(work: Path, size) -> dict:
             "station": station,
         }
 
-    return asyncio.run(main())
+    results = asyncio.run(main())
+    results["stability"] = stability_trials(STABILITY_WAITS.get(size.name, 2000))
+    return results
+
+
+if __name__ == "__main__":
+    print(json.dumps(stability_trials(STABILITY_WAITS.get("default", 2000)), indent=2))
