@@ -2,8 +2,9 @@
 
 ``POST /api/v1/heartbeats`` (docs/protocol.md, "Heartbeats"): device states per
 lane, queue depth, free disk, the station's clock and software version. They
-are not signed, not chained and not queued: a heartbeat that cannot be sent is
-simply replaced by the next one.
+are not chained and not queued: a heartbeat that cannot be sent is simply
+replaced by the next one. The request is signed with a lane's key
+(zhichao.request_signing) when the sender is given one.
 """
 
 import asyncio
@@ -11,9 +12,14 @@ import logging
 from collections.abc import Callable
 
 import httpx
+import orjson
 
 from zhichao import __version__
+from zhichao.chain import StationKey
+from zhichao.request_signing import sign_headers
 from zhichao.timeutil import iso_utc, utcnow
+
+PATH = "/api/v1/heartbeats"
 
 logger = logging.getLogger(__name__)
 
@@ -48,9 +54,13 @@ class HeartbeatSender:
         *,
         interval_s: float = 30.0,
         timeout_s: float = 5.0,
+        key: StationKey | None = None,
+        lane_no: str | None = None,
     ) -> None:
-        self.url = platform_url.rstrip("/") + "/api/v1/heartbeats"
+        self.url = platform_url.rstrip("/") + PATH
         self._build = build
+        self._key = key
+        self._lane_no = lane_no
         self._interval_s = interval_s
         self._timeout_s = timeout_s
         self._failing = False
@@ -65,7 +75,11 @@ class HeartbeatSender:
 
     async def send_once(self, client: httpx.AsyncClient) -> bool:
         try:
-            reply = await client.post(self.url, json=self._build())
+            body = orjson.dumps(self._build())
+            headers = {"Content-Type": "application/json"}
+            if self._key is not None and self._lane_no is not None:
+                headers |= sign_headers(self._key, self._lane_no, "POST", PATH, body)
+            reply = await client.post(self.url, content=body, headers=headers)
             ok = reply.status_code == 200
             problem = f"HTTP {reply.status_code}"
             if ok:

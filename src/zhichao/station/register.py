@@ -13,7 +13,6 @@ nothing: the lanes keep the register they had (or none).
 """
 
 import asyncio
-import base64
 import logging
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -28,6 +27,7 @@ from zhichao.chain import StationKey
 from zhichao.errors import StoreError, ZhichaoError
 from zhichao.protocols.plates import normalize_plate
 from zhichao.protocols.readings import PlateColor
+from zhichao.request_signing import sign_headers
 from zhichao.station.store import StationStore
 from zhichao.timeutil import iso_utc, utcnow
 
@@ -54,15 +54,8 @@ def request_headers(
     key: StationKey, station_code: str, lane_no: str, now: datetime | None = None
 ) -> dict[str, str]:
     """The headers that sign a register request with a lane's key."""
-    sent_at = iso_utc(now or utcnow())
     path = REGISTER_PATH.format(station_code=station_code)
-    message = f"GET\n{path}\n{sent_at}".encode()
-    signature = key.signing_key.sign(message).signature
-    return {
-        "X-Zhichao-Lane": lane_no,
-        "X-Zhichao-Time": sent_at,
-        "X-Zhichao-Signature": base64.b64encode(signature).decode(),
-    }
+    return sign_headers(key, lane_no, "GET", path, now=now)
 
 
 # -- the register as downloaded -------------------------------------------------

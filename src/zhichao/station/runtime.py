@@ -480,6 +480,8 @@ class Station:
             self.heartbeat,
             interval_s=settings.heartbeat_s,
             timeout_s=up.timeout_s,
+            key=self.keys[first],
+            lane_no=first,
         )
         self._tasks: list[asyncio.Task] = []
         self.operator_page = None  # zhichao.station.operator, when configured

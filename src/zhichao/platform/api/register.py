@@ -8,51 +8,30 @@ Ed25519 key over ``GET``, the path and the time; the answer carries an ETag so
 a station that polls gets ``304`` while nothing changed.
 """
 
-import base64
 import hashlib
 import logging
 import re
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
-from nacl.exceptions import BadSignatureError, CryptoError
-from nacl.signing import VerifyKey
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from zhichao.chain import canonical_text
-from zhichao.platform import registry
 from zhichao.platform.api.deps import get_session_factory
 from zhichao.platform.api.errors import ApiError
+from zhichao.platform.api.signed import check_clock, check_signature, require_signed
 from zhichao.platform.models import Station, Vehicle, VehiclePair
-from zhichao.timeutil import iso_utc, parse_instant, utcnow
+from zhichao.timeutil import iso_utc, utcnow
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["register"])
 
-LANE_HEADER = "x-zhichao-lane"
-TIME_HEADER = "x-zhichao-time"
-SIGNATURE_HEADER = "x-zhichao-signature"
-MAX_CLOCK_OFF_S = 300
 PATH_TEMPLATE = "/api/v1/stations/{station_code}/register"
 STATION_CODE = re.compile(r"^\d{10}$")
-
-
-def signed_bytes(method: str, path: str, sent_at: str) -> bytes:
-    """What a lane signs: ``METHOD\\npath\\ntime`` in UTF-8 (docs/protocol.md)."""
-    return f"{method}\n{path}\n{sent_at}".encode()
-
-
-@dataclass(frozen=True)
-class SignedRequest:
-    lane_no: str
-    sent_at: str
-    signature: str
 
 
 @router.get(
@@ -73,15 +52,16 @@ async def get_register(
         raise ApiError(
             400, "bad_request", f"station code {station_code!r} is not 10 digits"
         )
-    signed = _signed_request(request)
+    signed = require_signed(request, "the register")
+    path = PATH_TEMPLATE.format(station_code=station_code)
 
     def answer() -> dict[str, Any]:
         with factory() as session:
-            _check_signature(session, station_code, signed)
+            check_signature(session, station_code, signed, "GET", path)
             return build_register(session, station_code)
 
     register = await run_in_threadpool(answer)
-    _check_clock(signed.sent_at)
+    check_clock(signed.sent_at)
 
     etag = register_etag(register)
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
@@ -90,84 +70,6 @@ async def get_register(
         return Response(status_code=304, headers=headers)
     register["generated_at"] = iso_utc(utcnow())
     return JSONResponse(register, headers=headers)
-
-
-# -- the request's signature ------------------------------------------------
-
-
-def _unauthorized(code: str, message: str) -> ApiError:
-    return ApiError(401, code, message)
-
-
-def _signed_request(request: Request) -> SignedRequest:
-    values = {
-        name: request.headers.get(name, "").strip()
-        for name in (LANE_HEADER, TIME_HEADER, SIGNATURE_HEADER)
-    }
-    missing = [name for name, value in values.items() if not value]
-    if missing:
-        raise _unauthorized(
-            "unsigned_request",
-            "the register is given only to an enrolled lane: send the headers "
-            "X-Zhichao-Lane, X-Zhichao-Time and X-Zhichao-Signature (missing: "
-            + ", ".join(_title(name) for name in missing)
-            + ")",
-        )
-    return SignedRequest(
-        values[LANE_HEADER], values[TIME_HEADER], values[SIGNATURE_HEADER]
-    )
-
-
-def _title(header: str) -> str:
-    return "-".join(part.capitalize() for part in header.split("-"))
-
-
-def _check_signature(
-    session: Session, station_code: str, signed: SignedRequest
-) -> None:
-    key = registry.active_key(session, station_code, signed.lane_no)
-    if key is None:
-        raise _unauthorized(
-            "lane_not_enrolled",
-            f"lane {station_code}-{signed.lane_no} is not enrolled (or its key "
-            "was replaced): have the county enrol the lane's code first",
-        )
-    path = PATH_TEMPLATE.format(station_code=station_code)
-    try:
-        raw = base64.b64decode(signed.signature, validate=True)
-        VerifyKey(base64.b64decode(key.public_key)).verify(
-            signed_bytes("GET", path, signed.sent_at), raw
-        )
-    except (BadSignatureError, CryptoError, ValueError) as err:
-        logger.warning(
-            "register request for %s-%s: bad signature", station_code, signed.lane_no
-        )
-        raise _unauthorized(
-            "bad_signature",
-            f"the signature does not verify with the key enrolled for lane "
-            f"{station_code}-{signed.lane_no} (fingerprint {key.fingerprint}); "
-            "it must be base64 of the Ed25519 signature of "
-            f'"GET\\n{path}\\n" followed by the X-Zhichao-Time value',
-        ) from err
-
-
-def _check_clock(sent_at: str) -> None:
-    try:
-        sent: datetime = parse_instant(sent_at)
-    except ValueError as err:
-        raise _unauthorized(
-            "bad_time",
-            f"X-Zhichao-Time {sent_at!r} is not an RFC 3339 instant with an offset "
-            "(e.g. 2026-06-17T22:06:30.499Z)",
-        ) from err
-    off = (sent - utcnow()).total_seconds()
-    if abs(off) > MAX_CLOCK_OFF_S:
-        raise _unauthorized(
-            "clock_off",
-            f"the station's clock is off: its time is {off:+.0f} s from the "
-            f"platform's (the limit is {MAX_CLOCK_OFF_S} s); set the station's "
-            "clock (NTP) and ask again",
-        )
 
 
 # -- the register -------------------------------------------------------------
