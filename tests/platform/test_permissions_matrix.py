@@ -18,7 +18,7 @@ from platform_factories import iso, jpeg_bytes, make_event, make_record, photo_r
 from zhichao.chain import Enrolment, StationKey
 from zhichao.platform import registry, services
 from zhichao.platform.auth import PERMISSIONS, ROUTE_RULES, Action, Role
-from zhichao.platform.models import Alarm, ApiToken, User
+from zhichao.platform.models import Alarm, ApiToken, LaneDevice, Station, User
 from zhichao.timeutil import utcnow
 
 OWN, SIBLING, OTHER = "1405250001", "1405250002", "1405810001"
@@ -61,7 +61,19 @@ def _seed(app) -> dict[str, dict[str, str]]:
                 "clock": iso(now),
                 "queue": {"records": 0, "photos": 0},
                 "disk_free_bytes": 10**9,
-                "lanes": [],
+                "lanes": [
+                    {
+                        "lane_no": "01",
+                        "devices": [
+                            {
+                                "name": "scale",
+                                "kind": "xk3190",
+                                "state": "fault",
+                                "detail": f"scale detail {n}",
+                            }
+                        ],
+                    }
+                ],
             }
             assert station.post("/api/v1/heartbeats", json=beat).status_code == 200
             key = StationKey.generate()
@@ -93,6 +105,7 @@ def _seed(app) -> dict[str, dict[str, str]]:
                 "unit": UNITS[code],
                 "key": done.key.fingerprint,
                 "software": f"9.9.{n}",
+                "device": f"scale detail {n}",
                 "enrolment": Enrolment(code, "01", key.public_key).code,
             }
     return markers
@@ -167,6 +180,32 @@ def _revoke(client, target):
     )
 
 
+def _device_id(client, target) -> int:
+    with client.app.state.sessions() as session:
+        return session.scalar(
+            sa.select(LaneDevice.id)
+            .join(Station, Station.id == LaneDevice.station_id)
+            .where(Station.station_code == target["code"])
+        )
+
+
+def _device_form(client, target):
+    return client.get(
+        f"/stations/{target['code']}/devices/{_device_id(client, target)}",
+        follow_redirects=False,
+    )
+
+
+def _device_save(client, target):
+    return client.post(
+        f"/stations/{target['code']}/devices/{_device_id(client, target)}",
+        data={"make": "matrix", "csrf_token": client.csrf},
+        follow_redirects=False,
+    )
+
+
+DEVICES = "/stations/{station_code}/devices"
+DEVICE = DEVICES + "/{device_id}"
 LOGOUT = ("POST", "/logout")
 CASES = {
     ("GET", "/api/v1/records"): _list("/api/v1/records"),
@@ -179,6 +218,11 @@ CASES = {
     ),
     ("GET", "/alarms"): _list("/alarms"),
     ("GET", "/stations"): _list("/stations"),
+    ("GET", DEVICES): lambda c, t: c.get(
+        f"/stations/{t['code']}/devices", follow_redirects=False
+    ),
+    ("GET", DEVICE): _device_form,
+    ("POST", DEVICE): _device_save,
     ("GET", "/enrol"): _list("/enrol"),
     ("POST", "/enrol"): _enrol,
     ("GET", "/audit"): _list("/audit"),
@@ -295,6 +339,9 @@ def test_matrix(app, world, role):
                 if side == "other" and key in {
                     ("GET", "/api/v1/photos/{sha256}"),
                     ("GET", "/records/{record_id}"),
+                    ("GET", DEVICES),
+                    ("GET", DEVICE),
+                    ("POST", DEVICE),
                 }:
                     assert answer.status_code == 404, where
                 elif side == "other" and key == ("POST", "/enrol"):

@@ -14,6 +14,7 @@ from zhichao.platform.evidence import open_evidence_store
 from zhichao.platform.settings import PlatformSettings, load_settings
 from zhichao.platform.web import (
     chain_pages,
+    device_pages,
     pages,
     people_pages,
     unit_pages,
@@ -64,6 +65,7 @@ def create_app(settings: PlatformSettings | None = None) -> FastAPI:
     app.include_router(register.router)
     app.include_router(pages.router)
     app.include_router(chain_pages.router)
+    app.include_router(device_pages.router)
     app.include_router(people_pages.router)
     app.include_router(unit_pages.router)
     app.include_router(user_pages.router)

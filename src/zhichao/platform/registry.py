@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from zhichao.chain import Enrolment, key_fingerprint
 from zhichao.errors import ZhichaoError
+from zhichao.platform import devices
 from zhichao.platform.models import (
     Alarm,
     Lane,
@@ -148,7 +149,8 @@ def store_heartbeat(
 
     ``beat`` is a validated ``HeartbeatIn``. Skew is the station's clock minus
     the platform's at arrival. The history keeps the newest ``history`` rows per
-    station. Flushes, does not commit.
+    station; the devices it reports go into the device register
+    (``devices.record_heartbeat``). Flushes, does not commit.
     """
     from zhichao.platform.services import _ensure_stations
 
@@ -172,6 +174,9 @@ def store_heartbeat(
     else:
         for name, value in values.items():
             setattr(status, name, value)
+    # after the status row: on PostgreSQL its lock keeps two heartbeats of the
+    # station from upserting the same devices at once
+    devices.record_heartbeat(session, station_id, beat.lanes, received_at)
     session.add(
         StationHeartbeat(
             station_id=station_id, received_at=received_at, skew_ms=skew_ms, raw=raw

@@ -186,6 +186,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "device_ok": ("正常", "ok"),
     "device_fault": ("故障", "fault"),
     "device_unknown": ("未知", "unknown"),
+    "device_register": ("设备台账", "Device register"),
     "queue": ("待上传 记录/照片", "Queue records/photos"),
     "disk_free": ("磁盘剩余", "Disk free"),
     "clock_skew": ("时钟偏差", "Clock skew"),
