@@ -1,6 +1,7 @@
 """``zhichao platform``: serve the platform and manage its database schema."""
 
 import logging
+import sys
 from pathlib import Path
 
 import click
@@ -466,7 +467,7 @@ def create_user(
 
     settings = _settings(config_file, database_url=database_url)
     if password_stdin:
-        password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+        password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("password", hide_input=True, confirmation_prompt=True)
     engine = make_engine(settings.database_url)
