@@ -59,7 +59,7 @@ def test_migration_0006_up_and_down_keeps_the_rest(db_url):
     engine = sa.create_engine(db_url)
     try:
         assert "lane_devices" not in sa.inspect(engine).get_table_names()
-        run_migrations(db_url)
+        run_migrations(db_url, "0006")
         assert current_revision(db_url) == "0006"
         inspector = sa.inspect(engine)
         columns = {c["name"] for c in inspector.get_columns("lane_devices")}

@@ -68,10 +68,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "A certificate ending within {days} days is marked expiring; dates are"
         " Beijing dates.",
     ),
-    "date_rule": (
-        "年-月-日，如 2027-06-30；留空表示未登记",
-        "year-month-day; empty if not known",
-    ),
+    "date_rule": ("留空表示未登记", "leave empty if not known"),
     "error": ("无法保存", "Not saved"),
     "edit_title": ("登记设备", "Device record"),
 }
