@@ -19,6 +19,7 @@ from zhichao.platform.web import (
     people_pages,
     unit_pages,
     user_pages,
+    vehicle_pages,
 )
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ def create_app(settings: PlatformSettings | None = None) -> FastAPI:
     app.include_router(device_pages.router)
     app.include_router(people_pages.router)
     app.include_router(unit_pages.router)
+    app.include_router(vehicle_pages.router)
     app.include_router(user_pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app

@@ -119,6 +119,10 @@ class Action(enum.StrEnum):
     OWN_ACCOUNT = "own_account"
     # the accounts of the administrator's jurisdiction (/users)
     MANAGE_USERS = "manage_users"
+    # acknowledge and close alarms (/alarms/{id}/acknowledge, …/close)
+    HANDLE_ALARMS = "handle_alarms"
+    # add and change vehicles of the register (/vehicles/new, …/edit)
+    EDIT_VEHICLES = "edit_vehicles"
 
 
 _READ = {
@@ -128,12 +132,20 @@ _READ = {
     Action.VIEW_STATIONS,
     Action.OWN_ACCOUNT,
 }
-_OFFICE = {Action.ENROL, Action.VIEW_AUDIT, Action.MANAGE_TOKENS, Action.EXPORT}
+_OFFICE = {
+    Action.ENROL,
+    Action.VIEW_AUDIT,
+    Action.MANAGE_TOKENS,
+    Action.EXPORT,
+    Action.EDIT_VEHICLES,
+}
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
-    Role.ADMIN: frozenset(_READ | _OFFICE | {Action.MANAGE_USERS}),
-    Role.OFFICER: frozenset(_READ | _OFFICE),
-    Role.ENFORCEMENT: frozenset(_READ | {Action.EXPORT}),
+    Role.ADMIN: frozenset(
+        _READ | _OFFICE | {Action.MANAGE_USERS, Action.HANDLE_ALARMS}
+    ),
+    Role.OFFICER: frozenset(_READ | _OFFICE | {Action.HANDLE_ALARMS}),
+    Role.ENFORCEMENT: frozenset(_READ | {Action.EXPORT, Action.HANDLE_ALARMS}),
     Role.SUPERVISOR: frozenset(_READ | {Action.MANAGE_TOKENS}),
     Role.OPERATOR: frozenset(
         {Action.VIEW_RECORDS, Action.VIEW_PHOTOS, Action.OWN_ACCOUNT}
@@ -161,6 +173,7 @@ ROUTE_RULES: dict[tuple[str, str], Action] = {
     ("GET", "/"): Action.VIEW_RECORDS,
     ("GET", "/records/{record_id}"): Action.VIEW_RECORDS,
     ("GET", "/alarms"): Action.VIEW_ALARMS,
+    ("POST", "/alarms/{alarm_id}/{action}"): Action.HANDLE_ALARMS,
     ("GET", "/stations"): Action.VIEW_STATIONS,
     ("GET", "/stations/{station_code}/devices"): Action.VIEW_STATIONS,
     # a device's register fields are changed by those who enrol lanes
@@ -179,6 +192,11 @@ ROUTE_RULES: dict[tuple[str, str], Action] = {
     ("GET", "/openapi.json"): Action.PUBLIC,
     ("GET", "/units"): Action.VIEW_STATIONS,
     ("GET", "/public/units"): Action.PUBLIC,
+    ("GET", "/vehicles"): Action.VIEW_RECORDS,
+    ("GET", "/vehicles/new"): Action.EDIT_VEHICLES,
+    ("POST", "/vehicles"): Action.EDIT_VEHICLES,
+    ("GET", "/vehicles/{vehicle_id}/edit"): Action.EDIT_VEHICLES,
+    ("POST", "/vehicles/{vehicle_id}"): Action.EDIT_VEHICLES,
     ("GET", "/users"): Action.MANAGE_USERS,
     ("POST", "/users"): Action.MANAGE_USERS,
     ("GET", "/users/{user_id}"): Action.MANAGE_USERS,
@@ -299,8 +317,7 @@ def _criteria(scope: Scope) -> list:
         unit_ids = sa.select(Station.unit_id).where(scope.clause(Station.station_code))
         unit_clause = SourceUnit.id.in_(unit_ids)
         audit_clause = AuditEntry.region.in_(sorted(scope.stations))
-        # an operator sees the register of their unit's region (what its lanes
-        # check plates against)
+        # an operator sees the register of their own unit's region
         regions = sa.select(SourceUnit.county_code).where(SourceUnit.id.in_(unit_ids))
         vehicle_clause = Vehicle.region_code.in_(regions)
         pair_clause = VehiclePair.region_code.in_(regions)
