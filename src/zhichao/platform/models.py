@@ -293,6 +293,13 @@ class Alarm(Base):
     message: Mapped[str] = mapped_column(sa.Text)
     detail: Mapped[dict[str, Any]]
     raised_at: Mapped[datetime]
+    # handling (告警处理): open → acknowledged (seen, being looked at) → closed
+    status: Mapped[str] = mapped_column(
+        sa.String(16), default="open", server_default="open", index=True
+    )
+    handled_by: Mapped[str | None] = mapped_column(sa.String(64))
+    handled_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class StationStatus(Base):

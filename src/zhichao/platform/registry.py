@@ -104,14 +104,78 @@ def lane_keys(session: Session, limit: int = 500) -> list[LaneKey]:
 # -- alarms ---------------------------------------------------------------
 
 
-def latest_alarms(session: Session, limit: int = 100) -> list[Alarm]:
-    return list(
-        session.scalars(sa.select(Alarm).order_by(Alarm.id.desc()).limit(limit))
-    )
+ALARM_OPEN = "open"
+ALARM_ACKNOWLEDGED = "acknowledged"
+ALARM_CLOSED = "closed"
+ALARM_VIEWS = ("unresolved", "closed", "all")
+MAX_ALARM_NOTE = 2000
 
 
-def alarm_count(session: Session) -> int:
-    return session.scalar(sa.select(sa.func.count()).select_from(Alarm)) or 0
+class AlarmError(ZhichaoError, ValueError):
+    """An alarm cannot be handled as asked; the message says why."""
+
+
+def _alarm_view(query, view: str):
+    if view == "unresolved":
+        return query.where(Alarm.status != ALARM_CLOSED)
+    if view == "closed":
+        return query.where(Alarm.status == ALARM_CLOSED)
+    return query
+
+
+def latest_alarms(session: Session, limit: int = 100, view: str = "all") -> list[Alarm]:
+    """The newest alarms; ``view`` is ``unresolved``, ``closed`` or ``all``."""
+    query = _alarm_view(sa.select(Alarm), view)
+    return list(session.scalars(query.order_by(Alarm.id.desc()).limit(limit)))
+
+
+def alarm_count(session: Session, view: str = "unresolved") -> int:
+    """How many alarms are not closed (or of another ``view``)."""
+    query = _alarm_view(sa.select(sa.func.count()).select_from(Alarm), view)
+    return session.scalar(query) or 0
+
+
+def handle_alarm(
+    session: Session,
+    alarm_id: int,
+    action: str,
+    username: str,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> Alarm | None:
+    """Acknowledge (确认) or close (关闭) an alarm; None if it is not visible.
+
+    Acknowledging says someone is looking at it (a note is optional);
+    closing needs a note saying what was found or done. A closed alarm stays
+    closed. Flushes, does not commit.
+    """
+    # a SELECT, not session.get: the jurisdiction filter applies to it
+    alarm = session.scalar(sa.select(Alarm).where(Alarm.id == alarm_id))
+    if alarm is None:
+        return None
+    note = (note or "").strip() or None
+    if note is not None and len(note) > MAX_ALARM_NOTE:
+        raise AlarmError(f"note: at most {MAX_ALARM_NOTE} characters (说明过长)")
+    if alarm.status == ALARM_CLOSED:
+        raise AlarmError(f"alarm {alarm_id} is closed already (告警已关闭)")
+    if action == "acknowledge":
+        if alarm.status == ALARM_ACKNOWLEDGED:
+            raise AlarmError(f"alarm {alarm_id} is acknowledged already (已确认)")
+        alarm.status = ALARM_ACKNOWLEDGED
+    elif action == "close":
+        if note is None:
+            raise AlarmError(
+                "note: say what was found or done before closing (关闭须填写处理说明)"
+            )
+        alarm.status = ALARM_CLOSED
+    else:
+        raise AlarmError(f"action must be acknowledge or close, not {action!r}")
+    alarm.handled_by = username
+    alarm.handled_at = now or utcnow()
+    if note is not None:
+        alarm.note = note
+    session.flush()
+    return alarm
 
 
 def alarms_of(session: Session, record_id: str) -> list[Alarm]:

@@ -2,10 +2,10 @@
 
 import logging
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from zhichao.chain import ChainError, Enrolment, key_fingerprint
@@ -17,6 +17,7 @@ from zhichao.platform.api.deps import (
     get_session,
     get_settings,
 )
+from zhichao.platform.api.errors import ApiError
 from zhichao.platform.auth import Principal
 from zhichao.platform.db import session_scope
 from zhichao.platform.settings import PlatformSettings
@@ -91,18 +92,68 @@ def _enrol_context(session: Session) -> dict:
     return {"keys": registry.lane_keys(session), "code": ""}
 
 
+def _alarms_context(session: Session, settings: PlatformSettings, view: str) -> dict:
+    return {
+        "alarms": registry.latest_alarms(session, settings.alarm_page_size, view),
+        "total": registry.alarm_count(session, view),
+        "view": view,
+        "views": registry.ALARM_VIEWS,
+    }
+
+
 @router.get("/alarms", response_class=HTMLResponse)
 def alarms_page(
     request: Request,
     session: Annotated[Session, Depends(get_session)],
     settings: Annotated[PlatformSettings, Depends(get_settings)],
+    view: str = "unresolved",
 ) -> Response:
-    alarms = registry.latest_alarms(session, settings.alarm_page_size)
-    return render(
-        request,
-        "alarms.html",
-        {"alarms": alarms, "total": registry.alarm_count(session)},
-    )
+    """Alarms not closed yet (``view=closed`` or ``all`` for the others)."""
+    if view not in registry.ALARM_VIEWS:
+        view = "unresolved"
+    return render(request, "alarms.html", _alarms_context(session, settings, view))
+
+
+@router.post("/alarms/{alarm_id}/{action}", response_class=HTMLResponse)
+async def alarm_handle(
+    alarm_id: int,
+    action: Literal["acknowledge", "close"],
+    request: Request,
+    factory: Annotated[Callable[[], Session], Depends(get_scoped_factory)],
+    settings: Annotated[PlatformSettings, Depends(get_settings)],
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> Response:
+    """Acknowledge or close one alarm (with a note); audited."""
+    form = await request.form()
+    note = str(form.get("note", ""))
+    view = str(form.get("view", "unresolved"))
+    view = view if view in registry.ALARM_VIEWS else "unresolved"
+    with session_scope(factory) as session:
+        try:
+            alarm = registry.handle_alarm(
+                session, alarm_id, action, principal.username, note
+            )
+        except registry.AlarmError as err:
+            context = _alarms_context(session, settings, view) | {"error": str(err)}
+            return render(request, "alarms.html", context, 400)
+        if alarm is None:
+            raise ApiError(404, "not_found", f"no alarm {alarm_id}")
+        audit.append(
+            session,
+            username=principal.username,
+            role=principal.role.value,
+            region=principal.scope.label,
+            action=f"alarm_{action}",
+            target=f"alarm {alarm_id}",
+            detail={
+                "kind": alarm.kind,
+                "station": f"{alarm.station_code}-{alarm.lane_no}",
+                "record_id": alarm.record_id,
+                "note": alarm.note,
+            },
+            address=client_address(request),
+        )
+    return RedirectResponse(f"/alarms?view={view}#alarm-{alarm_id}", status_code=303)
 
 
 @router.get("/stations", response_class=HTMLResponse)
