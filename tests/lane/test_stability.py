@@ -229,6 +229,62 @@ def test_settings_are_honoured(config):
     assert result.at == pytest.approx(config.window_s)
 
 
+# --- band and spread: a settled flicker passes, evenly spread noise does not
+
+
+def _levels(fps: int, pattern: list[int], centre: int = 49380, seconds: float = 16.0):
+    """Readings at ``centre`` plus ``pattern`` divisions, repeated."""
+    stamps = [k / fps for k in range(round(seconds * fps))]
+    return [(t, centre + 20 * pattern[k % len(pattern)]) for k, t in enumerate(stamps)]
+
+
+# One division up and one down in every 12 readings: every one-second window
+# at 10 or 20 frames/s holds both, which the band alone used to refuse.
+BOTH_SIDES = [0, 0, 1, 0, 0, 0, 0, 0, -1, 0, 0, 0]
+
+
+@pytest.mark.parametrize("fps", FRAME_RATES)
+@pytest.mark.parametrize("shift", range(len(BOTH_SIDES)))
+def test_flicker_to_both_sides_of_a_settled_weight_is_stable_in_one_window(fps, shift):
+    pattern = BOTH_SIDES[shift:] + BOTH_SIDES[:shift]
+
+    result = run(_levels(fps, pattern))
+
+    assert result == StabilityResult(StabilityKind.STABLE, 49380, pytest.approx(1.0))
+
+
+@pytest.mark.parametrize("fps", FRAME_RATES)
+@pytest.mark.parametrize("pattern", [[-1, 0, 1], [1, -1, 0, 0, -1, 1]])
+def test_readings_spread_evenly_over_the_band_time_out(fps, pattern):
+    # inside 2 e peak to peak, but spread like noise rather than a flicker
+    result = run(_levels(fps, pattern))
+
+    assert result.kind is StabilityKind.TIMEOUT
+
+
+@pytest.mark.parametrize("high", range(12))
+def test_readings_within_one_division_always_pass_the_spread(high):
+    window = [49400] * high + [49380] * (11 - high)
+    samples = [(k / 10, w) for k, w in enumerate(_alternate(window))]
+
+    result = run(samples)
+
+    assert result.kind is StabilityKind.STABLE
+    assert result.at == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "config, spread_kg",
+    [
+        (StabilityConfig(), 10.0),
+        (StabilityConfig(division_kg=10, band_divisions=3), 10.0),
+        (StabilityConfig(band_divisions=1), 0.0),
+    ],
+)
+def test_spread_bound_is_half_of_the_band_less_one_division(config, spread_kg):
+    assert config.spread_kg == spread_kg
+
+
 # --- zero tracking between trucks ------------------------------------------
 
 

@@ -4,8 +4,18 @@ A weight is declared stable when, over the last ``window_s`` seconds of samples:
 
 - no sample was over or under range, and none carried the indicator's motion flag;
 - the samples stay inside a band of ``band_divisions`` divisions peak to peak;
+- their standard deviation is at most ``(band_divisions - 1) / 2`` divisions
+  (the spread);
 - the least-squares slope does not exceed ``slope_divisions_per_s`` divisions per
   second by more than ``SLOPE_CONFIDENCE`` standard errors of that slope.
+
+The band lets a settled weight flicker by one division to either side (three
+adjacent readings with the default band of 2 e). A second of ±2 e noise can
+also stay on three adjacent readings by chance, but then it spreads over them
+about evenly, while a settled weight stays mostly on one reading. The spread
+bound tells the two apart: with the default band it is ½ e, the spread of
+readings split evenly between two adjacent divisions, so any window whose
+readings span no more than ``band_divisions - 1`` divisions always passes it.
 
 The standard-error allowance exists because readings are quantised to one
 division: a settled truck flickering by one division can show an apparent slope
@@ -28,6 +38,9 @@ logger = logging.getLogger(__name__)
 
 # How many standard errors of the fitted slope are allowed above the bound.
 SLOPE_CONFIDENCE = 2.0
+# Relative slack when the spread is compared with its bound, so that readings
+# split exactly evenly between two divisions are not refused by rounding.
+SPREAD_EPS = 1e-9
 # Slack for floating-point sums of sample times (seconds).
 TIME_EPS = 1e-6
 
@@ -45,6 +58,11 @@ class StabilityConfig:
     @property
     def band_kg(self) -> float:
         return self.band_divisions * self.division_kg
+
+    @property
+    def spread_kg(self) -> float:
+        """The largest standard deviation of a stable window's readings."""
+        return (self.band_divisions - 1) * self.division_kg / 2
 
     @property
     def slope_kg_per_s(self) -> float:
@@ -146,11 +164,21 @@ class StabilityDetector:
             return None
 
         values = [w for _, w in self._window]
-        if max(values) - min(values) + self.config.division_kg > self.config.band_kg:
+        if max(values) - min(values) > self.config.band_kg:
+            return None
+        if not self._spread_ok(values):
             return None
         if not self._slope_ok():
             return None
         return round_to_division(_median(values), self.config.division_kg)
+
+    def _spread_ok(self, values: list[float]) -> bool:
+        bound = self.config.spread_kg
+        if bound < 0:
+            return False
+        mean = sum(values) / len(values)
+        variance = sum((w - mean) ** 2 for w in values) / len(values)
+        return variance <= bound * bound * (1 + SPREAD_EPS)
 
     def _slope_ok(self) -> bool:
         slope, stderr = fit_slope(list(self._window))
