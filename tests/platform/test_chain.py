@@ -171,11 +171,12 @@ def test_two_records_with_the_same_seq_are_a_fork(client, sessions, enrolled, ke
     assert post(client, *nxt)[0]["verification"] == "verified"
 
 
-def test_changed_copy_under_the_same_id_is_a_fork(client, sessions, enrolled):
+def test_changed_copy_signed_by_the_lane_is_a_fork(client, sessions, enrolled):
     records = chain(enrolled, 2)
     post(client, *records)
     changed = dict(records[1])
     edit_weight(changed, 40_000)
+    changed["signature"] = enrolled.sign(changed)  # the lane signed both
 
     (result,) = post(client, changed)
 
@@ -183,6 +184,35 @@ def test_changed_copy_under_the_same_id_is_a_fork(client, sessions, enrolled):
     (alarm,) = alarms(sessions)
     assert alarm.kind == "chain_fork"
     assert alarm.detail["sent_copy"]["gross_kg"] == 40_000  # kept in the alarm
+
+
+def test_changed_copy_not_signed_by_the_lane_is_a_bad_signature(
+    client, sessions, enrolled
+):
+    """A forged copy (the old signature, or another key's) is not the lane's:
+    no fork alarm against the station; the stored copy is untouched."""
+    records = chain(enrolled, 2)
+    post(client, *records)
+    edited = dict(records[1])
+    edit_weight(edited, 23_800)  # the signature of the original kept
+    other = dict(records[1])
+    edit_weight(other, 23_700)
+    other["signature"] = StationKey.generate().sign(other)
+
+    results = post(client, edited) + post(client, other)
+
+    assert [(r["status"], r["verification"]) for r in results] == [
+        ("duplicate", "bad_signature"),
+        ("duplicate", "bad_signature"),
+    ]
+    assert [a.kind for a in alarms(sessions)] == ["bad_signature", "bad_signature"]
+    assert "does not verify" in alarms(sessions)[0].message
+    assert verification(sessions) == {1: "verified", 2: "verified"}
+    with sessions() as session:
+        stored = session.scalar(
+            sa.select(WeighingRecord.gross_kg).where(WeighingRecord.seq == 2)
+        )
+    assert stored == records[1]["gross_kg"]
 
 
 def test_old_record_under_a_new_id_is_a_replay(client, sessions, enrolled, key):

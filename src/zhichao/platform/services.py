@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
+from zhichao.chain import verify_signature
 from zhichao.platform import chain_store as chain
 from zhichao.platform.models import (
     Alarm,
@@ -126,9 +127,16 @@ def _store_new(
         return outcome
 
     existing = _stored_raw(session, candidates)
-    outcome.changed = _changed_copies(session, candidates, existing, received_at)
+    changed = {rid for rid, raw in existing.items() if candidates[rid].raw != raw}
     new = [item.record for rid, item in candidates.items() if rid not in existing]
-    keys = _lane_keys(session, {(r.station_code, r.lane_no) for r in new})
+    keys = _lane_keys(
+        session,
+        {
+            (r.station_code, r.lane_no)
+            for r in new + [candidates[rid].record for rid in changed]
+        },
+    )
+    outcome.changed = _changed_copies(session, candidates, changed, keys, received_at)
     if require_enrolment:
         new = _refuse_unenrolled(new, keys, outcome)
     if not new:
@@ -158,37 +166,63 @@ def _stored_raw(session: Session, candidates: dict[str, _Checked]) -> dict[str, 
 def _changed_copies(
     session: Session,
     candidates: dict[str, _Checked],
-    stored: dict[str, Any],
+    changed: set[str],
+    keys: dict[tuple[str, str], list[LaneKeyInfo]],
     received_at: datetime,
 ) -> dict[str, str]:
-    """A retry must repeat the record exactly; a changed copy is a fork alarm.
+    """A retry must repeat the record exactly; a changed copy is an alarm.
 
     The first copy stays the record; the changed copy is kept in the alarm.
+    A changed copy the lane's key signed is a fork (the lane signed two
+    contents for one record). One whose signature does not verify with the
+    lane's enrolled key is not the lane's: a ``bad_signature`` alarm, so a
+    forged upload cannot pass for a fork of an innocent station. With no key
+    enrolled there is nothing to tell them apart by: a fork.
     """
-    changed = {}
-    for record_id, raw in stored.items():
+    answers = {}
+    for record_id in sorted(changed):
         sent = candidates[record_id]
-        if sent.raw == raw:
-            continue
-        logger.warning(
-            "record %s sent again with different content; the first copy is kept",
-            record_id,
-        )
         record = sent.record
+        lane_keys = keys.get((record.station_code, record.lane_no))
+        forged = lane_keys is not None and not _signed_by_lane(lane_keys, sent)
+        logger.warning(
+            "record %s sent again with different content%s; the first copy is kept",
+            record_id,
+            " and a signature that does not verify" if forged else "",
+        )
+        if forged:
+            kind, status = AlarmKind.BAD_SIGNATURE, Verification.BAD_SIGNATURE
+            message = (
+                f"a different copy of record {record_id} was sent with a "
+                "signature that does not verify with the lane's key; the "
+                "stored copy is kept"
+            )
+        else:
+            kind, status = AlarmKind.CHAIN_FORK, Verification.FORK
+            message = f"record {record_id} sent again with different content"
         session.add(
             Alarm(
-                kind=str(AlarmKind.CHAIN_FORK),
+                kind=str(kind),
                 station_code=record.station_code,
                 lane_no=record.lane_no,
                 seq=record.seq,
                 record_id=record_id,
-                message=f"record {record_id} sent again with different content",
+                message=message,
                 detail={"sent_copy": sent.raw},
                 raised_at=received_at,
             )
         )
-        changed[record_id] = str(Verification.FORK)
-    return changed
+        answers[record_id] = str(status)
+    return answers
+
+
+def _signed_by_lane(keys: list[LaneKeyInfo], sent: _Checked) -> bool:
+    """The copy's signature verifies with a key of the lane valid at its time."""
+    return any(
+        key.covers(sent.record.detected_at)
+        and verify_signature(sent.raw, key.public_key)
+        for key in keys
+    )
 
 
 def _lane_keys(
