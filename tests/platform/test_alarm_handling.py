@@ -86,6 +86,7 @@ def test_acknowledge_then_close_with_a_note(app):
             sa.select(AuditEntry.action).order_by(AuditEntry.seq)
         ).all()
     assert actions[-2:] == ["alarm_acknowledge", "alarm_close"]
+    assert "补传后记录完整" in client.get("/audit").text  # not \\u escapes
 
     unresolved = client.get("/alarms").text
     assert f'id="alarm-{alarm_id}"' not in unresolved

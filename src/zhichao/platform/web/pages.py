@@ -1,5 +1,6 @@
 """Page routes: the live list of passes and one record's page."""
 
+import json
 import logging
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,10 +32,17 @@ def make_templates() -> Jinja2Templates:
     templates.env.filters["kg"] = format_kg
     templates.env.filters["pct"] = format_pct
     templates.env.filters["local"] = lambda value: show_local(value) if value else ""
+    templates.env.filters["readable_json"] = readable_json
     templates.env.filters["local_ms"] = lambda value: (
         show_local(value, "%Y-%m-%d %H:%M:%S.%f")[:-3] if value else ""
     )
     return templates
+
+
+def readable_json(value) -> str:
+    """JSON for a person to read on a page: Chinese as itself, not ``\\uXXXX``
+    (``tojson`` escapes it); the template's autoescape makes it safe HTML."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
 def format_kg(value: int | None) -> str:
