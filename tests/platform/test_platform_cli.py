@@ -31,3 +31,41 @@ def test_bad_config_is_a_usage_error(tmp_path):
 
     assert answer.exit_code == 2
     assert "port" in answer.output
+
+
+def test_commands_on_a_missing_database_say_so_and_create_nothing(tmp_path):
+    missing = tmp_path / "nowhere" / "platform.db"
+    sheet = tmp_path / "list.xlsx"
+    sheet.write_bytes(b"not opened")
+    url = f"sqlite:///{missing}"
+    commands = [
+        ["platform", "import-vehicles", str(sheet), "--database-url", url],
+        ["platform", "import-units", str(sheet), "--database-url", url],
+        ["platform", "export", "units", "--database-url", url],
+        ["platform", "enroll-station", "ZC1.x", "--database-url", url],
+    ]
+    for args in commands:
+        answer = CliRunner().invoke(main, args)
+
+        assert answer.exit_code != 0, args
+        if "enroll-station" not in args:  # that one stops at the bad code
+            assert "no platform database at" in answer.output, answer.output
+            assert "zhichao platform db upgrade" in answer.output
+        assert answer.exception is None or isinstance(answer.exception, SystemExit)
+    assert not missing.parent.exists()
+
+
+def test_a_database_without_the_tables_is_named(db_url):
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(db_url)
+    with engine.connect():  # an SQLite file comes to exist, empty
+        pass
+    engine.dispose()
+
+    answer = CliRunner().invoke(
+        main, ["platform", "export", "units", "--database-url", db_url]
+    )
+
+    assert answer.exit_code == 1
+    assert "has no platform tables" in answer.output

@@ -109,7 +109,7 @@ def downgrade(revision, database_url, config_file) -> None:
 def enroll_station(code, replace, database_url, config_file) -> None:
     """Enrol a lane's key from its enrolment code (ZC1.…, from `station init`)."""
     from zhichao.chain import ChainError, Enrolment
-    from zhichao.platform.db import make_engine, make_sessionmaker, session_scope
+    from zhichao.platform.db import make_sessionmaker, session_scope
     from zhichao.platform.registry import EnrolmentError, enrol_lane
 
     settings = _settings(config_file, database_url=database_url)
@@ -118,7 +118,7 @@ def enroll_station(code, replace, database_url, config_file) -> None:
     except ChainError as err:
         raise click.UsageError(f"bad enrolment code: {err}") from err
 
-    engine = make_engine(settings.database_url)
+    engine = _platform_engine(settings)
     try:
         with session_scope(make_sessionmaker(engine)) as session:
             result = enrol_lane(session, enrolment, replace=replace, via="cli")
@@ -138,10 +138,48 @@ def enroll_station(code, replace, database_url, config_file) -> None:
         click.echo(f"lane {lane} enrolled, key {fingerprint}")
 
 
-def _open_session(settings):
-    from zhichao.platform.db import make_engine, make_sessionmaker
+def _platform_engine(settings):
+    """An engine on the platform's database, which must exist and be migrated.
 
+    Commands other than ``serve`` and ``db upgrade`` never create a database:
+    a wrong ``--database-url`` (or none, giving the default) is an error that
+    says where it looked and what to do.
+    """
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    from zhichao.platform.db import make_engine
+
+    url = make_url(settings.database_url)
+    hint = (
+        "pass --database-url (or database_url in the --config file), or create "
+        "the tables with `zhichao platform db upgrade`; the demo's database is "
+        "sqlite:///var/demo/platform.db"
+    )
+    shown = url.render_as_string(hide_password=True)
+    file_db = url.get_backend_name() == "sqlite" and url.database not in (
+        None,
+        "",
+        ":memory:",
+    )
+    if file_db and not Path(url.database).is_file():
+        raise click.ClickException(f"no platform database at {shown}: {hint}")
     engine = make_engine(settings.database_url)
+    try:
+        migrated = sa.inspect(engine).has_table("alembic_version")
+    except sa.exc.OperationalError as err:
+        engine.dispose()
+        raise click.ClickException(f"cannot open {shown}: {err.orig}") from err
+    if not migrated:
+        engine.dispose()
+        raise click.ClickException(f"{shown} has no platform tables: {hint}")
+    return engine
+
+
+def _open_session(settings):
+    from zhichao.platform.db import make_sessionmaker
+
+    engine = _platform_engine(settings)
     return engine, make_sessionmaker(engine)()
 
 
@@ -463,14 +501,14 @@ def create_user(
 
     from zhichao.platform import audit
     from zhichao.platform.auth import AuthError, create_user, region_prefix
-    from zhichao.platform.db import make_engine, make_sessionmaker, session_scope
+    from zhichao.platform.db import make_sessionmaker, session_scope
 
     settings = _settings(config_file, database_url=database_url)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("password", hide_input=True, confirmation_prompt=True)
-    engine = make_engine(settings.database_url)
+    engine = _platform_engine(settings)
     try:
         with session_scope(make_sessionmaker(engine)) as session:
             user = create_user(session, username, password, role, region, unit)
