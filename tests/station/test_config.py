@@ -54,3 +54,15 @@ def test_bad_toml_says_where(tmp_path):
 def test_missing_file_is_named(tmp_path):
     with pytest.raises(ConfigError, match="no such configuration file"):
         load_settings(tmp_path / "absent.toml")
+
+
+@pytest.mark.parametrize("empty_kg", [5000, 1000])
+def test_empty_threshold_must_be_below_the_occupied_one(empty_kg):
+    lane = {"lane_no": "01", "scale": {"port": "x"}, "occupied_kg": 1000}
+
+    with pytest.raises(ConfigError) as err:
+        parse_settings(GOOD | {"lanes": [lane | {"empty_kg": empty_kg}]})
+
+    assert "lanes[0].empty_kg" in str(err.value)
+    assert "below occupied_kg (1000)" in str(err.value)
+    assert parse_settings(GOOD | {"lanes": [lane | {"empty_kg": 999}]})

@@ -8,7 +8,14 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from zhichao.errors import ConfigError
 
@@ -97,6 +104,17 @@ class LaneSettings(_Section):
     camera_skew_s: float = Field(default=10.0, gt=0)
     scale_silence_s: float = Field(default=5.0, gt=0)
     checks: CheckSettings = CheckSettings()
+
+    @field_validator("empty_kg")
+    @classmethod
+    def _empty_below_occupied(cls, value: int, info: ValidationInfo) -> int:
+        occupied = info.data.get("occupied_kg")
+        if occupied is not None and value >= occupied:
+            raise ValueError(
+                f"must be below occupied_kg ({occupied}): below empty_kg the deck "
+                "is empty, above occupied_kg a truck is on it"
+            )
+        return value
 
 
 class UploadSettings(_Section):
