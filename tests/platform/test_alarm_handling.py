@@ -196,3 +196,12 @@ def test_alarm_is_handled_in_the_browser(tmp_path, page):  # noqa: F811
         closed = page.locator(f"#alarm-{alarm_id}")
         assert "已联系企业，补传中" in closed.inner_text()
         assert "root" in closed.inner_text()
+
+
+def test_the_live_page_links_alarms_only_for_those_who_may_see_them(app):
+    add_user(app.state.sessions, "op", "operator", "140525", OWN)
+    operator = sign_in(TestClient(app, raise_server_exceptions=False), "op")
+    officer = client_as(app, "officer1")
+
+    assert 'href="/alarms"' not in operator.get("/").text
+    assert 'href="/alarms"' in officer.get("/").text

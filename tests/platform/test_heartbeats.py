@@ -87,3 +87,20 @@ def test_bad_heartbeat_names_the_field(client):
     error = answer.json()["error"]
     assert error["code"] == "invalid_heartbeat"
     assert error["message"].startswith("queue.records: ")
+
+
+def test_stations_page_names_the_unit_and_shows_no_negative_zero(client, sessions):
+    from zhichao.platform import services
+
+    with sessions() as session, session.begin():
+        services.register_station(
+            session, "1405250003", "出场称重站", "晋城市某砂石厂", "quarry", "140525"
+        )
+    beat = heartbeat(station="1405250003", skew_s=-0.02)
+
+    assert client.post(URL, json=beat).status_code == 200
+    row = client.get("/stations").text.split('data-station="1405250003"')[1]
+    row = row.split("</tr>")[0]
+
+    assert "晋城市某砂石厂" in row
+    assert "-0.0" not in row and ">0.0 s<" in row
