@@ -67,7 +67,7 @@ def test_acknowledge_then_close_with_a_note(app):
     alarm_id = add_alarm(sessions)
     client = client_as(app, "officer1")
 
-    first = post(client, alarm_id, "acknowledge")
+    first = post(client, alarm_id, "acknowledge", note="已通知企业")
     assert first.status_code == 303
     assert first.headers["location"] == f"/alarms?view=unresolved#alarm-{alarm_id}"
     assert alarm(sessions, alarm_id).status == "acknowledged"
@@ -78,7 +78,7 @@ def test_acknowledge_then_close_with_a_note(app):
     found = alarm(sessions, alarm_id)
     assert (found.status, found.note, found.handled_by) == (
         "closed",
-        "补传后记录完整",
+        "已通知企业\n补传后记录完整",
         "officer1",
     )
     with sessions() as session:

@@ -146,8 +146,9 @@ def handle_alarm(
     """Acknowledge (确认) or close (关闭) an alarm; None if it is not visible.
 
     Acknowledging says someone is looking at it (a note is optional);
-    closing needs a note saying what was found or done. A closed alarm stays
-    closed. Flushes, does not commit.
+    closing needs a note saying what was found or done, added on a new line
+    after the acknowledgement's. A closed alarm stays closed. Flushes, does
+    not commit.
     """
     # a SELECT, not session.get: the jurisdiction filter applies to it
     alarm = session.scalar(sa.select(Alarm).where(Alarm.id == alarm_id))
@@ -172,8 +173,8 @@ def handle_alarm(
         raise AlarmError(f"action must be acknowledge or close, not {action!r}")
     alarm.handled_by = username
     alarm.handled_at = now or utcnow()
-    if note is not None:
-        alarm.note = note
+    if note is not None:  # an acknowledgement's note is kept when closing
+        alarm.note = note if alarm.note is None else f"{alarm.note}\n{note}"
     session.flush()
     return alarm
 
