@@ -5,8 +5,9 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from people import add_user, sign_in
 from platform_server import live_server
-from test_pages_browser import SCREENSHOTS, goto_signed_in, page  # noqa: F401
+from test_pages_browser import goto_signed_in, page  # noqa: F401
 
+from browser_support import SCREENSHOTS
 from zhichao.platform import registry
 from zhichao.platform.app import create_app
 from zhichao.platform.migrations import run_migrations

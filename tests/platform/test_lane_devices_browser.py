@@ -3,13 +3,13 @@ uvicorn server: from the stations page to a station's devices, a fault shown,
 a register entry refused for a bad date and then saved, the certificate marked."""
 
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 from people import PASSWORD, add_user
 from platform_server import live_server
 
+from browser_support import SCREENSHOTS, persistent_context
 from zhichao.platform import devices, services
 from zhichao.platform.app import create_app
 from zhichao.platform.migrations import run_migrations
@@ -18,16 +18,6 @@ from zhichao.timeutil import iso_utc, utcnow
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 STATION = "1405250001"
 
 
@@ -46,21 +36,9 @@ def devices_app(tmp_path):
 
 @pytest.fixture
 def page(chromium_path, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=chromium_path,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1500, "height": 760},
-            locale="zh-CN",
-        )
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
+    profile = tmp_path / "chromium-profile"
+    with persistent_context(chromium_path, profile, 1500, 760) as context:
+        yield context.new_page()
 
 
 def heartbeat():

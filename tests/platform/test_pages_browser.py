@@ -1,30 +1,18 @@
 """The pages in a real browser (Debian's Chromium) against a real uvicorn server."""
 
-from pathlib import Path
-
 import httpx
 import pytest
 from people import PASSWORD, add_user
 from platform_factories import make_record, photo_ref, sha256
 from platform_server import live_server
 
+from browser_support import SCREENSHOTS, persistent_context
 from zhichao.platform import services
 from zhichao.platform.app import create_app
 from zhichao.platform.migrations import run_migrations
 from zhichao.platform.settings import PlatformSettings
 
 pytestmark = pytest.mark.browser
-
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
@@ -56,21 +44,8 @@ def goto_signed_in(page, url):
 
 @pytest.fixture
 def page(chromium_path, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=chromium_path,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1360, "height": 860},
-            locale="zh-CN",
-        )
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
+    with persistent_context(chromium_path, tmp_path / "chromium-profile") as context:
+        yield context.new_page()
 
 
 def test_live_row_appears_without_reload_then_record_page(browser_app, page):

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from people import PASSWORD, add_user
 from platform_factories import make_record
 from platform_server import live_server
-from test_pages_browser import CHROMIUM_ARGS, SCREENSHOTS
 
+from browser_support import CHROMIUM_ARGS, SCREENSHOTS
 from zhichao.platform import auth, services
 from zhichao.platform.app import create_app
 from zhichao.platform.migrations import run_migrations

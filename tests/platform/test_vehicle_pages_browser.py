@@ -2,30 +2,18 @@
 real uvicorn server: search, add a trailer with its tractors, edit it; a role
 that may not edit is refused."""
 
-from pathlib import Path
-
 import pytest
 from people import PASSWORD, add_user
 from platform_server import live_server
 from vehicle_samples import GOOD_ROWS
 
+from browser_support import SCREENSHOTS, persistent_context
 from zhichao.platform.app import create_app
 from zhichao.platform.importer import import_vehicles, write_vehicles_xlsx
 from zhichao.platform.migrations import run_migrations
 from zhichao.platform.settings import PlatformSettings
 
 pytestmark = pytest.mark.browser
-
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
@@ -43,21 +31,8 @@ def vehicle_app(tmp_path):
 
 @pytest.fixture
 def browser(chromium_path, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=chromium_path,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1360, "height": 860},
-            locale="zh-CN",
-        )
-        try:
-            yield context
-        finally:
-            context.close()
+    with persistent_context(chromium_path, tmp_path / "chromium-profile") as context:
+        yield context
 
 
 def sign_in(page, url, username):

@@ -2,24 +2,13 @@
 sees the held truck, and releases it with a reason; the lane's chain records
 exactly that and the barrier opens."""
 
-from pathlib import Path
-
 import pytest
 from chain_check import assert_chain_intact
 from test_operator_page import PASSWORD, _until, site  # noqa: F401 (fixture)
 
-pytestmark = pytest.mark.browser
+from browser_support import CHROMIUM_ARGS, SCREENSHOTS
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+pytestmark = pytest.mark.browser
 
 
 async def test_release_with_a_reason_in_the_browser(site, chromium_path, tmp_path):  # noqa: F811
