@@ -40,24 +40,29 @@ def fill_stores(work: Path, lanes) -> list[StationStore]:
 
 
 async def drain(url: str, stores: list[StationStore]) -> dict:
-    failures = 0
+    failures = busy = 0
     limits = httpx.Limits(max_connections=len(stores), max_keepalive_connections=64)
 
     async with httpx.AsyncClient(timeout=10.0, limits=limits) as client:
 
         async def one(store: StationStore) -> None:
-            nonlocal failures
+            nonlocal failures, busy
             uploader = Uploader(store, url)
             while True:
                 try:
                     if not await uploader.upload_once(client):
                         return
-                except UploadError:
-                    failures += 1
-                    await asyncio.sleep(RETRY_PAUSE_S)
+                except UploadError as err:
+                    # as the uploader's own loop: a busy answer's Retry-After
+                    if err.retry_after_s is not None:
+                        busy += 1
+                        await asyncio.sleep(err.retry_after_s)
+                    else:
+                        failures += 1
+                        await asyncio.sleep(RETRY_PAUSE_S)
 
         await asyncio.gather(*(one(store) for store in stores))
-    return {"upload_failures_retried": failures}
+    return {"upload_failures_retried": failures, "busy_answers": busy}
 
 
 def check_platform(db_url: str, lanes) -> dict:
