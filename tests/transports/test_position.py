@@ -1,6 +1,7 @@
 """Position sensors: classification, debounce, and polling real boards."""
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -171,3 +172,38 @@ async def test_inverted_inputs_for_normally_closed_curtains():
 def test_bad_options_name_the_key(options, message):
     with pytest.raises(ConfigError, match=message):
         open_position_sensor(options, print)
+
+
+class _SwallowingInputs:
+    """Inputs read through a client that swallows a cancellation, as some
+    Modbus clients do when a request is cancelled in flight."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    async def read(self, start, count):
+        self.reads += 1
+        # swallowed: the read returns as if nothing had happened
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(0.02)
+        return (False,) * count
+
+    async def close(self) -> None:
+        pass
+
+
+@pytest.mark.timeout(30)
+async def test_stop_ends_the_poller_even_when_its_client_swallows_the_cancel():
+    from zhichao.transports.position import DeckSensor
+
+    source = _SwallowingInputs()
+    sensor = DeckSensor(source, {"front": 0, "rear": 1}, lambda r: None, poll_s=0.0)
+    sensor.start()
+    while source.reads < 3:
+        await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(sensor.stop(), 5)
+
+    reads = source.reads
+    await asyncio.sleep(0.1)
+    assert source.reads == reads  # no polling after stop

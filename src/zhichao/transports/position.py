@@ -107,8 +107,13 @@ class InputPoller:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
         while True:
             inputs = await self._poll()
+            if task is not None and task.cancelling():
+                # the Modbus client swallowed the cancellation (pymodbus can):
+                # honour it here, or stop() would wait for a poller that never ends
+                raise asyncio.CancelledError
             if inputs is not None:
                 await self.handle(loop.time(), inputs)
             await asyncio.sleep(self.poll_s if inputs is not None else RETRY_S)

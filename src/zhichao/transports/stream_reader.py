@@ -32,6 +32,8 @@ from zhichao.transports.badinput import BadInputLog
 
 logger = logging.getLogger(__name__)
 
+CLOSE_TIMEOUT_S = 2.0  # how long a lost connection may take to close
+
 READ_SIZE = 4096
 GARBAGE_RUN = 256  # discarded bytes reported together, as one bad input
 
@@ -207,8 +209,10 @@ class FrameReader:
             framer.flush()
             self._collect_garbage(framer)
             writer.close()
+            # bounded: a serial transport whose background close never reports
+            # back must not hang the reader's stop (and the lane's) for ever
             with contextlib.suppress(Exception):
-                await writer.wait_closed()
+                await asyncio.wait_for(writer.wait_closed(), CLOSE_TIMEOUT_S)
 
     async def _poll(self, writer: asyncio.StreamWriter) -> None:
         """Ask a command-mode device for its reading, again and again."""
