@@ -51,6 +51,7 @@ from zhichao.station.keys import load_lane_keys
 from zhichao.station.register import LaneLookups, RegisterSync, VehicleRegister
 from zhichao.station.store import UPLOADED, StationStore
 from zhichao.station.uploader import Uploader
+from zhichao.tasks import cancel_and_wait
 from zhichao.transports.axle_pulses import open_axle_counter
 from zhichao.transports.barriers import open_barrier
 from zhichao.transports.camera_listener import CameraListener
@@ -155,11 +156,7 @@ class LaneRuntime:
         await self.dispatch_idle_screen()
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self._tasks, what=f"lane {self.settings.lane_no}")
         self._tasks.clear()
         for device in self._inputs.values():
             with contextlib.suppress(Exception):
@@ -524,11 +521,7 @@ class Station:
     async def stop(self) -> None:
         if self.operator_page is not None:
             await self.operator_page.stop()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks, what="station")
         self._tasks.clear()
         for runtime in self.lanes:
             await runtime.stop()

@@ -18,13 +18,13 @@ the lane takes "occupied" from the weight.
 """
 
 import asyncio
-import contextlib
 import inspect
 import logging
 from collections.abc import Callable, Mapping
 
 from zhichao.errors import ConfigError, DeviceError
 from zhichao.protocols.readings import DeckReading, DeckState
+from zhichao.tasks import cancel_and_wait
 from zhichao.transports.barriers import _kind, optional, require, rtu_master
 from zhichao.transports.relay import ModbusTcpInputs, RtuInputs
 
@@ -99,9 +99,7 @@ class InputPoller:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait([self._task], what=self._tag)
             self._task = None
         await self.source.close()
 

@@ -28,6 +28,7 @@ import serial_asyncio_fast
 
 from zhichao.errors import ProtocolError
 from zhichao.protocols.registry import Framer
+from zhichao.tasks import cancel_and_wait
 from zhichao.transports.badinput import BadInputLog
 
 logger = logging.getLogger(__name__)
@@ -132,9 +133,7 @@ class FrameReader:
     async def stop(self) -> None:
         if self._task is None:
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await cancel_and_wait([self._task], what=self._tag)
         self._task = None
         self._bad.flush(force=True)
 
