@@ -136,6 +136,21 @@ def test_probe_tells_toledo_checksum_and_7e1():
     }
 
 
+def test_probe_tells_toledo_checksum_wherever_the_read_starts_and_stops():
+    # The probe reads for a while and stops at any byte: a stop between CR and
+    # the checksum byte leaves a whole frame for the format without checksum.
+    frame = bytes.fromhex("02 2A 30 20 30 34 39 33 38 30 30 30 30 30 30 30 0D 1F")
+    bare = frame[:17]
+
+    for lead in range(len(frame)):
+        for cut in range(len(frame) + 1):
+            with_checksum = probe_bytes(frame[lead:] + frame * 3 + frame[:cut])[0]
+            without = probe_bytes(bare[lead % 17 :] + bare * 3 + bare[: cut % 18])[0]
+
+            assert dict(with_checksum.options) == {"checksum": True}, (lead, cut)
+            assert dict(without.options) == {"checksum": False}, (lead, cut)
+
+
 def test_real_serial_ports_get_every_baud_rate_and_framing_ptys_one():
     settings = tools.line_settings("/dev/ttyUSB0")
     assert LineSetting(9600, "8N1") in settings and LineSetting(1200, "7E1") in settings
@@ -235,7 +250,7 @@ def test_cli_probe_names_the_format(tmp_path):
             "--port",
             path,
             "--seconds",
-            "0.8",
+            "2",
             stdout=asyncio.subprocess.PIPE,
         )
         out, _ = await asyncio.wait_for(proc.communicate(), 60)

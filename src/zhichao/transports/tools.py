@@ -249,6 +249,7 @@ class ProbeScore:
     frames: int
     bad_frames: int
     discarded_bytes: int
+    gaps: int = 0  # runs of discarded bytes between two frames
 
     @property
     def decodes(self) -> bool:
@@ -278,26 +279,41 @@ def candidates() -> list[tuple[str, ScaleProtocol]]:
 
 def score(data: bytes, label: str, protocol: ScaleProtocol) -> ProbeScore:
     framer = protocol.new_framer()
-    frames = bad = discarded = 0
+    frames = bad = discarded = gaps = 0
+    seen_frame = after_discard = False
     for is_frame, chunk in [*framer.feed_items(data), *framer.flush()]:
         if not is_frame:
             discarded += len(chunk)
+            after_discard = seen_frame
             continue
+        gaps += after_discard
+        seen_frame, after_discard = True, False
         try:
             protocol.decode(chunk, "kg")
             frames += 1
         except ProtocolError:
             bad += 1
     options = tuple(sorted(protocol.options.items()))
-    return ProbeScore(label, protocol.name, options, frames, bad, discarded)
+    return ProbeScore(label, protocol.name, options, frames, bad, discarded, gaps)
 
 
 def probe_bytes(data: bytes) -> list[ProbeScore]:
-    """Score every candidate on ``data``, best first."""
+    """Score every candidate on ``data``, best first.
+
+    The read starts and stops at whatever byte the line is at, so the bytes
+    before the first frame and after the last say nothing about the format,
+    and a stop just before a trailing byte (the Toledo checksum) hands a
+    format without it one whole frame more. Bytes left over *between* frames
+    do tell: each such gap counts against a format like a bad frame.
+    """
     scores = [score(data, label, protocol) for label, protocol in candidates()]
     return sorted(
         scores,
-        key=lambda s: (not s.decodes, s.bad_frames - s.frames, s.discarded_bytes),
+        key=lambda s: (
+            not s.decodes,
+            s.bad_frames + s.gaps - s.frames,
+            s.discarded_bytes,
+        ),
     )
 
 
