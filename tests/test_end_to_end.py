@@ -4,6 +4,7 @@ Modbus relay, SQLite station store, HTTP upload, platform on SQLite and PostgreS
 
 import asyncio
 import functools
+import logging
 import random
 
 import httpx
@@ -149,11 +150,30 @@ async def test_overloaded_truck_is_held_then_reweighed_and_released(
     assert "第三条" in page.text  # the basis of the verdict is shown
 
 
+async def _until(condition, timeout_s: float = 10.0) -> None:
+    for _ in range(int(timeout_s / 0.1)):
+        if condition():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def _bad_input_lines(caplog) -> list[str]:
+    loggers = ("zhichao.transports.stream_reader", "zhichao.transports.camera_listener")
+    return [r.getMessage() for r in caplog.records if r.name in loggers]
+
+
 async def test_bad_device_input_is_counted_and_the_lane_keeps_running(
-    lane_and_platform,
+    lane_and_platform, caplog
 ):
     lane, platform = lane_and_platform
     reader = lane.runtime.scale_reader
+    cameras = lane.station.cameras
+    caplog.set_level(logging.WARNING, logger="zhichao.transports")
+    await _until(lambda: reader.stats["frames"] > 0)
+    bad_frames = reader.stats["bad_frames"]
+    discarded = reader.stats["discarded_bytes"]
+    rejected = cameras.stats["rejected"]
 
     lane.indicator.inject(b"\x02+0\xff\xfe garbage \x00\x01")
     lane.indicator.inject_bad_checksum()
@@ -166,12 +186,25 @@ async def test_bad_device_input_is_counted_and_the_lane_keeps_running(
     no_plate = await lane.front.post_raw(
         *lane.front.event(None)  # a camera event that carries no plate
     )
-    await asyncio.sleep(1.0)
+    await _until(lambda: reader.stats["bad_frames"] > bad_frames)
+    await _until(lambda: any("discarded" in m for m in _bad_input_lines(caplog)))
 
-    assert broken.status_code == 400
-    assert no_plate.status_code in (200, 400)
-    assert reader.stats["bad_frames"] + reader.stats["discarded_bytes"] > 0
-    assert lane.station.cameras.stats["rejected"] >= 1
+    # each refused and counted ...
+    assert (broken.status_code, no_plate.status_code) == (400, 400)
+    assert cameras.stats["rejected"] == rejected + 2
+    assert reader.stats["bad_frames"] == bad_frames + 1
+    assert reader.stats["discarded_bytes"] >= discarded + 16
+    # ... and each logged once, with its raw bytes as hex
+    lines = _bad_input_lines(caplog)
+    garbage = [m for m in lines if "lane 01 scale discarded" in m]
+    xor = [m for m in lines if "lane 01 scale bad frame (XOR" in m]
+    xml = [m for m in lines if "broken XML" in m]
+    plate = [m for m in lines if "post refused (event carries no plate)" in m]
+    assert len(garbage) == len(xor) == len(xml) == len(plate) == 1, lines
+    assert "ff fe 20 67 61 72 62 61 67 65 20 00 01" in garbage[0]
+    assert xor[0].endswith(" 03") and ": 02 2b " in xor[0]
+    assert xml[0].endswith(b"<EventNotificationAlert><ANPR>".hex(" "))
+    assert ": 2d 2d " in plate[0]  # the multipart body as it came
 
     record = await weigh(
         lane,

@@ -9,6 +9,7 @@ import pytest
 from zhichao.protocols.hikvision_anpr import parse_anpr_post
 from zhichao.protocols.readings import PlateColor
 from zhichao.sim.devices.camera import SimulatedCamera
+from zhichao.transports.badinput import hex_preview
 from zhichao.transports.camera_listener import CameraListener
 
 BEIJING = timezone(timedelta(hours=8))
@@ -92,6 +93,30 @@ async def test_bad_posts_get_400_and_the_listener_keeps_running(
     assert server.stats["rejected"] == 1
     logged = [r.getMessage() for r in caplog.records]
     assert len(logged) == 1 and "camera entry post refused" in logged[0]
+    assert logged[0].endswith(hex_preview(refused.request.content))
+
+
+async def test_broken_xml_and_no_plate_are_each_logged_with_their_bytes(
+    listener, caplog
+):
+    server, _ = listener
+    camera = SimulatedCamera(server.url("front"))
+    caplog.set_level(logging.WARNING, logger="zhichao.transports.camera_listener")
+
+    broken = await camera.post_raw(*BROKEN_XML)
+    no_plate = await camera.post(None, when=WHEN)
+    again = await camera.post(None, when=WHEN)  # same kind, same window
+    await server.stop()  # the held-back post is summarised
+
+    assert [r.status_code for r in (broken, no_plate, again)] == [400, 400, 400]
+    assert server.stats["rejected"] == 3
+    logged = [r.getMessage() for r in caplog.records]
+    assert len(logged) == 3, logged
+    assert "broken XML" in logged[0]
+    assert logged[0].endswith(hex_preview(BROKEN_XML[0]))
+    assert "no plate" in logged[1]
+    assert logged[1].endswith(hex_preview(no_plate.request.content))
+    assert "1 more posts without a plate from camera front" in logged[2]
 
 
 async def test_oversized_body_is_413(listener):

@@ -195,8 +195,11 @@ async def test_bad_parts_are_counted_logged_once_and_the_stream_goes_on(camera, 
 
     assert plates.plates == ["鲁A1234挂"]
     assert stream.stats["rejected"] == 3
-    warnings = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
-    assert len(warnings) == 1 and "00 01 67 61" in warnings[0]
+    warnings = [r.getMessage() for r in caplog.records]
+    refused = [w for w in warnings if "part refused" in w]
+    assert len(refused) == 1 and "00 01 67 61" in refused[0]
+    assert sum("event carries no plate" in w for w in warnings) == 1
+    assert sum("1 more refused parts" in w for w in warnings) == 1  # the bad plate
 
 
 async def test_silent_camera_is_a_loss_after_the_read_timeout(caplog):

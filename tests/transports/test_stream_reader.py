@@ -98,9 +98,12 @@ async def test_garbage_and_bad_xor_are_counted_logged_once_and_skipped(
     assert reader.stats["bad_frames"] == 2
     assert {r.weight_kg for r in collector.readings} == {49380}
     warnings = [r.getMessage() for r in caplog.records]
-    assert len(warnings) == 2  # the garbage run, then one summary of the rest
+    # each kind once with its raw bytes, then one summary of the rest of it
+    assert len(warnings) == 3, warnings
     assert warnings[0].startswith("lane 01 scale discarded 180 bytes: ff 00 67 61")
-    assert "2 more bad inputs" in warnings[1]
+    assert warnings[1].startswith("lane 01 scale bad frame (XOR of bytes 1-8 is")
+    assert warnings[1].endswith(": 02 2b 30 34 39 33 38 30 30 30 30 03")
+    assert "1 more checksum errors" in warnings[2]
     assert reader.stats["discarded_bytes"] == 180 + startup_discards
 
 

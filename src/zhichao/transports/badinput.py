@@ -1,15 +1,20 @@
 """Logging of bad device input that stays readable under a flood of garbage.
 
-The first bad frame in a window is logged at WARNING with its raw bytes; the
-rest of the window is only counted, and one summary line says how many there
-were. A noisy line therefore costs a few log lines a minute, not one per byte.
+Bad input is logged per kind (a run of garbage, a frame with a wrong checksum,
+a camera post without a plate, ...): the first input of a kind in a window is
+logged at WARNING with its raw bytes; the rest of that kind in the window is
+only counted, and one summary line says how many there were. Each kind of bad
+input therefore shows its raw bytes once, and a noisy line costs a few log
+lines a minute per kind, not one per byte.
 """
 
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 HEX_LIMIT = 64  # bytes of raw input shown in a log line
+DEFAULT_KIND = "bad inputs"
 
 
 def hex_preview(data: bytes, limit: int = HEX_LIMIT) -> str:
@@ -18,6 +23,15 @@ def hex_preview(data: bytes, limit: int = HEX_LIMIT) -> str:
     if len(data) > limit:
         shown += f" ... ({len(data)} bytes)"
     return shown
+
+
+@dataclass
+class _Window:
+    """One kind's logging window: when it ends and what it has held back."""
+
+    end: float = float("-inf")
+    suppressed: int = 0
+    suppressed_bytes: int = 0
 
 
 class BadInputLog:
@@ -34,34 +48,42 @@ class BadInputLog:
         self._tag = tag
         self._window_s = window_s
         self._clock = clock
-        self._window_end = float("-inf")
-        self._suppressed = 0
-        self._suppressed_bytes = 0
+        self._windows: dict[str, _Window] = {}
 
-    def report(self, what: str, data: bytes) -> None:
-        """Log one bad input, or count it when a line was logged recently."""
+    def report(self, what: str, data: bytes, kind: str = DEFAULT_KIND) -> None:
+        """Log one bad input, or count it when its kind was logged recently.
+
+        ``kind`` names the kind of input in the plural ("checksum errors"); the
+        summary of the inputs held back says it.
+        """
         now = self._clock()
-        if now < self._window_end:
-            self._suppressed += 1
-            self._suppressed_bytes += len(data)
+        window = self._windows.setdefault(kind, _Window())
+        if now < window.end:
+            window.suppressed += 1
+            window.suppressed_bytes += len(data)
             return
 
-        self.flush()
+        self._summarise(kind, window)
         self._logger.warning("%s %s: %s", self._tag, what, hex_preview(data))
-        self._window_end = now + self._window_s
+        window.end = now + self._window_s
 
     def flush(self, force: bool = False) -> None:
-        """Log the summary of a finished window (or of the current one if forced)."""
-        if not self._suppressed:
-            return
-        if not force and self._clock() < self._window_end:
+        """Log the summaries of finished windows (of every window if forced)."""
+        now = self._clock()
+        for kind, window in self._windows.items():
+            if force or now >= window.end:
+                self._summarise(kind, window)
+
+    def _summarise(self, kind: str, window: _Window) -> None:
+        if not window.suppressed:
             return
         self._logger.warning(
-            "%s %d more bad inputs (%d bytes) in the last %.0f s, not logged singly",
+            "%s %d more %s (%d bytes) in the last %.0f s, not logged singly",
             self._tag,
-            self._suppressed,
-            self._suppressed_bytes,
+            window.suppressed,
+            kind,
+            window.suppressed_bytes,
             self._window_s,
         )
-        self._suppressed = 0
-        self._suppressed_bytes = 0
+        window.suppressed = 0
+        window.suppressed_bytes = 0

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Collection
 
 from aiohttp import web
 
-from zhichao.errors import ProtocolError
+from zhichao.errors import PlateError, ProtocolError
 from zhichao.protocols.readings import PlateRead
 from zhichao.transports.badinput import BadInputLog
 
@@ -121,14 +121,22 @@ class CameraListener:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             self._count(camera_id, "too_large")
-            self._bad.report(f"camera {camera_id} body over {self._max_body}", b"")
+            self._bad.report(
+                f"camera {camera_id} body over {self._max_body}",
+                b"",
+                f"oversized posts from camera {camera_id}",
+            )
             return _plain(413, f"body over the limit of {self._max_body} bytes")
 
         content_type = request.headers.get("Content-Type", "")
-        problem, plate_read = _read_event(parse, camera_id, body, content_type)
+        problem, kind, plate_read = _read_event(parse, camera_id, body, content_type)
         if problem:
             self._count(camera_id, "rejected")
-            self._bad.report(f"camera {camera_id} post refused ({problem})", body)
+            self._bad.report(
+                f"camera {camera_id} post refused ({problem})",
+                body,
+                f"{kind} from camera {camera_id}",
+            )
             return _plain(400, problem)
 
         self._count(camera_id, "events")
@@ -163,14 +171,17 @@ class CameraListener:
 
 def _read_event(
     parse: Parse, camera_id: str, body: bytes, content_type: str
-) -> tuple[str, PlateRead | None]:
+) -> tuple[str, str, PlateRead | None]:
+    """The problem with a post (empty if none), its kind for the log, the read."""
     try:
         plate_read = parse(body, content_type, camera=camera_id)
+    except PlateError as err:
+        return _short(str(err)), "posts with an invalid plate", None
     except ProtocolError as err:
-        return _short(str(err)), None
+        return _short(str(err)), "unreadable posts", None
     if plate_read.plate is None:
-        return "event carries no plate", None
-    return "", plate_read
+        return "event carries no plate", "posts without a plate", None
+    return "", "", plate_read
 
 
 def _plain(status: int, text: str) -> web.Response:

@@ -161,11 +161,11 @@ class DahuaStream:
     async def _handle(self, item: PlateRead | Rejected) -> None:
         if isinstance(item, Rejected):
             self.stats["rejected"] += 1
-            self._bad.report(f"part refused ({item.error})", item.raw)
+            self._bad.report(f"part refused ({item.error})", item.raw, "refused parts")
             return
         if item.plate is None:
             self.stats["rejected"] += 1
-            self._bad.report("event carries no plate", b"")
+            self._bad.report("event carries no plate", b"", "events without a plate")
             return
         self.stats["events"] += 1
         logger.debug("camera %s read %s", self.camera_id, item.plate)

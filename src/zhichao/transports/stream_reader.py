@@ -26,7 +26,7 @@ from typing import Any
 import serial
 import serial_asyncio_fast
 
-from zhichao.errors import ProtocolError
+from zhichao.errors import ChecksumError, ProtocolError
 from zhichao.protocols.registry import Framer
 from zhichao.tasks import cancel_and_wait
 from zhichao.transports.badinput import BadInputLog
@@ -257,7 +257,8 @@ class FrameReader:
             reading = self._decode(frame)
         except ProtocolError as err:
             self.stats["bad_frames"] += 1
-            self._bad.report(f"bad frame ({err})", frame)
+            kind = "checksum errors" if isinstance(err, ChecksumError) else "bad frames"
+            self._bad.report(f"bad frame ({err})", frame, kind)
             return
 
         self.stats["frames"] += 1
@@ -288,4 +289,4 @@ class FrameReader:
         """Report the run of discarded bytes since the last frame as one input."""
         if self._garbage:
             run, self._garbage = bytes(self._garbage), bytearray()
-            self._bad.report(f"discarded {len(run)} bytes", run)
+            self._bad.report(f"discarded {len(run)} bytes", run, "discarded runs")
