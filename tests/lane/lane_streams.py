@@ -79,3 +79,25 @@ def three_identical(samples) -> float | None:
         if run >= 3:
             return t
     return None
+
+
+def flicker_stream(
+    fps: int, seed: int, share: float, centre: int = 40000, seconds: float = 16.0
+):
+    """A weight at rest: ``share`` of the readings one division off, either side."""
+    rng = random.Random(seed)
+    samples = []
+    for t in times(fps, seconds):
+        off = rng.choice((-1, 1)) if rng.random() < share else 0
+        samples.append((t, centre + DIVISION * off))
+    return samples
+
+
+def two_reading_stream(
+    fps: int, seed: int, low: int = 40000, high_share: float = 0.5, seconds=16.0
+):
+    """A weight at rest on the boundary of two readings: each frame shows either."""
+    rng = random.Random(seed)
+    return [
+        (t, low + DIVISION * (rng.random() < high_share)) for t in times(fps, seconds)
+    ]

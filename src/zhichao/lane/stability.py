@@ -4,18 +4,38 @@ A weight is declared stable when, over the last ``window_s`` seconds of samples:
 
 - no sample was over or under range, and none carried the indicator's motion flag;
 - the samples stay inside a band of ``band_divisions`` divisions peak to peak;
-- their standard deviation is at most ``(band_divisions - 1) / 2`` divisions
-  (the spread);
+- when they use the whole band (three adjacent readings with the default band
+  of 2 e), the outer readings are rare enough to be flickers (the evidence
+  rule below); readings spanning at most ``band_divisions - 1`` divisions (two
+  adjacent readings by default) need no evidence;
 - the least-squares slope does not exceed ``slope_divisions_per_s`` divisions per
   second by more than ``SLOPE_CONFIDENCE`` standard errors of that slope.
 
-The band lets a settled weight flicker by one division to either side (three
-adjacent readings with the default band of 2 e). A second of ±2 e noise can
-also stay on three adjacent readings by chance, but then it spreads over them
-about evenly, while a settled weight stays mostly on one reading. The spread
-bound tells the two apart: with the default band it is ½ e, the spread of
-readings split evenly between two adjacent divisions, so any window whose
-readings span no more than ``band_divisions - 1`` divisions always passes it.
+Readings are quantised to the division, so a settled weight shows as one
+reading, or as two adjacent ones when the true weight lies near the boundary
+between them (in any proportion, up to 50/50), or as one reading with rare
+flickers to the readings either side. Noise of ±2 e can also stay on three
+adjacent readings for a second, but it spreads over them about evenly.
+
+The evidence rule scores each sample of the window: ``INNER_SCORE`` (2) for a
+reading between the window's lowest and highest readings (the middle one with
+the default band), and minus one for each inner reading the band has (−1 with
+the default band) for a reading on the lowest or highest one. The samples just
+before the window that stay on the same readings (up to ``EARLIER_WINDOWS``
+windows back) add their score when it is positive. The weight is stable when
+the total reaches ``EVIDENCE_NEEDED`` (16).
+
+With the default band the scores are log-likelihood ratios in units of ln 2:
+a settled weight that flickers to each side a tenth of the time shows its
+middle reading 4 times as often as noise spread evenly over five readings
+(ln 4 = 2 ln 2) and an outer one half as often (−ln 2). The threshold is a
+ratio of 2^16: under such noise the ratio is a martingale, so a stretch that
+starts at a given sample reaches it, around a given middle reading, with a
+chance below 2^-16. Readings spread evenly over the band's readings score
+nothing on average, with any band, so they never pass. A full window of 11
+samples (10 frames/s) passes with one flicker to each side; one of 21 (20
+frames/s) with up to eight outer readings; a longer stretch on the same
+readings lets a window with more flickers pass a little later.
 
 The standard-error allowance exists because readings are quantised to one
 division: a settled truck flickering by one division can show an apparent slope
@@ -23,7 +43,9 @@ of more than one division per second across a one-second window, while a truck
 still creeping on shows a clean ramp with a small standard error and is refused.
 
 The reported weight is the median of the window, rounded to the division, with
-a median exactly between two divisions going to the lower one.
+a median exactly between two divisions going to the lower one: the reading the
+weight stays on (the middle one of a flicker to both sides; the more frequent
+of two adjacent ones).
 """
 
 import logging
@@ -38,9 +60,13 @@ logger = logging.getLogger(__name__)
 
 # How many standard errors of the fitted slope are allowed above the bound.
 SLOPE_CONFIDENCE = 2.0
-# Relative slack when the spread is compared with its bound, so that readings
-# split exactly evenly between two divisions are not refused by rounding.
-SPREAD_EPS = 1e-9
+# The evidence rule for a window on the whole band (see the module docstring).
+INNER_SCORE = 2
+EVIDENCE_NEEDED = 16
+# How far before the window, in windows, samples on the same readings count.
+EARLIER_WINDOWS = 3
+# Slack for comparing readings with the band and the division (a fraction of e).
+LEVEL_EPS = 1e-6
 # Slack for floating-point sums of sample times (seconds).
 TIME_EPS = 1e-6
 
@@ -58,11 +84,6 @@ class StabilityConfig:
     @property
     def band_kg(self) -> float:
         return self.band_divisions * self.division_kg
-
-    @property
-    def spread_kg(self) -> float:
-        """The largest standard deviation of a stable window's readings."""
-        return (self.band_divisions - 1) * self.division_kg / 2
 
     @property
     def slope_kg_per_s(self) -> float:
@@ -95,6 +116,8 @@ class StabilityDetector:
     def __init__(self, config: StabilityConfig) -> None:
         self.config = config
         self._window: deque[tuple[float, float]] = deque()
+        # Samples that left the window, newest last, for the evidence rule.
+        self._earlier: deque[tuple[float, float]] = deque()
         self._started: float | None = None
         self._done = False
         self._last_t: float | None = None
@@ -104,7 +127,7 @@ class StabilityDetector:
         return self._started is not None and not self._done
 
     def reset(self, t: float) -> None:
-        self._window.clear()
+        self._clear()
         self._started = t
         self._done = False
         self._last_t = None
@@ -134,20 +157,24 @@ class StabilityDetector:
         self, kind: StabilityKind, weight: int | None, t: float
     ) -> StabilityResult:
         self._done = True
-        self._window.clear()
+        self._clear()
         return StabilityResult(kind, weight, t)
+
+    def _clear(self) -> None:
+        self._window.clear()
+        self._earlier.clear()
 
     def _accept(self, t: float, reading: WeightReading) -> None:
         """Put one sample into the window, or empty the window when it must."""
         if self._last_t is not None and t < self._last_t:
             logger.warning("sample time went back from %s to %s", self._last_t, t)
-            self._window.clear()
+            self._clear()
         self._last_t = t
         if reading.weight_kg is None or reading.status is not WeightStatus.OK:
-            self._window.clear()
+            self._clear()
             return
         if reading.stable is False:
-            self._window.clear()
+            self._clear()
             return
 
         self._window.append((t, float(reading.weight_kg)))
@@ -155,7 +182,10 @@ class StabilityDetector:
         while len(self._window) > 1 and t - self._window[1][0] >= (
             self.config.window_s - TIME_EPS
         ):
-            self._window.popleft()
+            self._earlier.append(self._window.popleft())
+        kept = EARLIER_WINDOWS * self.config.window_s + TIME_EPS
+        while self._earlier and self._window[0][0] - self._earlier[0][0] > kept:
+            self._earlier.popleft()
 
     def _stable_weight(self, t: float) -> int | None:
         if len(self._window) < 3:
@@ -164,21 +194,45 @@ class StabilityDetector:
             return None
 
         values = [w for _, w in self._window]
-        if max(values) - min(values) > self.config.band_kg:
+        low, high = min(values), max(values)
+        division = self.config.division_kg
+        eps = LEVEL_EPS * division
+        if high - low > self.config.band_kg + eps:
             return None
-        if not self._spread_ok(values):
+        whole_band = high - low > self.config.band_kg - division + eps
+        if whole_band and self._evidence(low, high) < EVIDENCE_NEEDED:
             return None
         if not self._slope_ok():
             return None
-        return round_to_division(_median(values), self.config.division_kg)
+        return round_to_division(_median(values), division)
 
-    def _spread_ok(self, values: list[float]) -> bool:
-        bound = self.config.spread_kg
-        if bound < 0:
-            return False
-        mean = sum(values) / len(values)
-        variance = sum((w - mean) ** 2 for w in values) / len(values)
-        return variance <= bound * bound * (1 + SPREAD_EPS)
+    def _evidence(self, low: float, high: float) -> int:
+        """The evidence rule's score for readings between ``low`` and ``high``.
+
+        The window's samples all count; the samples before it count back to the
+        first one off those readings, and only if together they add evidence.
+        """
+        division = self.config.division_kg
+        inner_readings = round((high - low) / division) - 1
+        if inner_readings < 1:
+            return 0  # nothing between the two readings: a jump, not a flicker
+        # so that readings spread evenly over the band score nothing on average
+        outer_score = -inner_readings * INNER_SCORE // 2
+        half = division / 2
+
+        def score(w: float) -> int:
+            outer = w < low + half or w > high - half
+            return outer_score if outer else INNER_SCORE
+
+        total = sum(score(w) for _, w in self._window)
+        eps = LEVEL_EPS * division
+        earlier = best = 0
+        for _, w in reversed(self._earlier):
+            if w < low - eps or w > high + eps:
+                break
+            earlier += score(w)
+            best = max(best, earlier)
+        return total + best
 
     def _slope_ok(self) -> bool:
         slope, stderr = fit_slope(list(self._window))
