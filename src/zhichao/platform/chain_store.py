@@ -1,15 +1,26 @@
 """Chain verification of an ingested batch against the database.
 
 Loads what ``verification.verify_lane`` needs with a fixed number of queries
-per batch (lane heads, content hashes, and stored records only for the seqs a
-batch reaches below a lane's head), then inserts the records with their
-``verification``, the alarms, the changed statuses and the new heads.
+per batch: one locks the lanes and reads their heads and enrolled keys, one
+finds the stored records with the batch's ids or contents, and only a batch
+that reaches below a lane's head reads the stored records at those seqs. Then
+it inserts the records with their ``verification``, the alarms, the changed
+statuses and the new heads.
+
+Lane and station ids never change once created, so each process keeps them
+per engine (``lane_ids``); the lock checks each id against its lane and a
+stale entry (a database made anew under a running process) is dropped and
+the batch retried. Keys are never kept: they come with the lock, so a key
+replaced in another process stops verifying with the next batch after the
+replacement commits.
 """
 
 import hashlib
 import json
 import logging
+import weakref
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +28,7 @@ import orjson
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from zhichao.chain import (
@@ -30,7 +42,9 @@ from zhichao.platform.models import (
     Alarm,
     Lane,
     LaneEvent,
+    LaneKey,
     RecordPhoto,
+    Station,
     WeighingRecord,
 )
 from zhichao.platform.schemas import EventIn, PhotoRef, RecordIn
@@ -50,7 +64,36 @@ logger = logging.getLogger(__name__)
 CHAIN_FIELDS = ("record_id", "seq", "prev_hash", "signature")
 CHAIN_MODELS = (WeighingRecord, LaneEvent)
 
-LaneIds = dict[tuple[str, str], tuple[int, int]]
+LaneName = tuple[str, str]  # (station_code, lane_no)
+
+# engine -> (station_code, lane_no) -> (station id, lane id), committed lanes only
+_LANE_IDS: "weakref.WeakKeyDictionary[Engine, dict[LaneName, tuple[int, int]]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+class StaleLaneIdsError(Exception):
+    """A kept lane id no longer names its lane; the batch is tried again."""
+
+
+@dataclass
+class LockedLane:
+    """A lane of the batch, its row locked: ids, chain head and enrolled keys."""
+
+    station_id: int
+    lane_id: int
+    head_seq: int = 0
+    head_hash: str | None = None
+    keys: list[LaneKeyInfo] = field(default_factory=list)
+
+
+@dataclass
+class StoredMatches:
+    """Stored records that share an id or a content hash with the batch."""
+
+    raw_by_id: dict[str, Any] = field(default_factory=dict)
+    # lane id -> content hash -> a record id with that content
+    contents: dict[int, dict[str, str]] = field(default_factory=dict)
 
 
 def among(session: Session, column, values) -> sa.ColumnElement[bool]:
@@ -97,31 +140,133 @@ def record_hashes(raw: dict[str, Any]) -> tuple[str, str]:
     return hashlib.sha256(full).hexdigest(), hashlib.sha256(content).hexdigest()
 
 
+def lane_ids(session: Session, names: set[LaneName]) -> dict[LaneName, tuple[int, int]]:
+    """(station id, lane id) of each existing lane of ``names``; none is created.
+
+    Kept per engine after the first look-up: a lane's ids never change.
+    """
+    known = _LANE_IDS.setdefault(session.get_bind(), {})
+    missing = names - known.keys()
+    if missing:
+        rows = session.execute(
+            sa.select(Station.station_code, Lane.lane_no, Station.id, Lane.id)
+            .join(Lane, Lane.station_id == Station.id)
+            .where(among(session, Station.station_code, {c for c, _ in missing}))
+        )
+        known.update(((code, no), (sid, lid)) for code, no, sid, lid in rows)
+    return {name: known[name] for name in names if name in known}
+
+
+def forget_lane_ids(engine: Engine) -> None:
+    """Drop the lane ids kept for ``engine`` (after a failed batch)."""
+    _LANE_IDS.pop(engine, None)
+
+
+def lock_lanes(session: Session, names: set[LaneName]) -> dict[LaneName, LockedLane]:
+    """The existing lanes of ``names``, locked until commit, with heads and keys.
+
+    One statement: the lane rows (locked in id order, so that two batches of a
+    lane never judge the same head at once; SQLite's BEGIN IMMEDIATE already
+    serialises writers) joined to every key enrolled for the lane, newest
+    first. Raises ``StaleLaneIdsError`` when a kept id names another lane or
+    none.
+    """
+    ids = {lane_id: name for name, (_, lane_id) in lane_ids(session, names).items()}
+    if not ids:
+        return {}
+    rows = session.execute(
+        sa.select(
+            Lane.id,
+            Lane.station_id,
+            Station.station_code,
+            Lane.lane_no,
+            Lane.head_seq,
+            Lane.head_hash,
+            LaneKey.public_key,
+            LaneKey.replaced_at,
+        )
+        .join(Station, Station.id == Lane.station_id)
+        .outerjoin(
+            LaneKey,
+            sa.and_(
+                LaneKey.station_code == Station.station_code,
+                LaneKey.lane_no == Lane.lane_no,
+            ),
+        )
+        .where(among(session, Lane.id, ids))
+        .order_by(Lane.id, LaneKey.id.desc())
+        .with_for_update(of=Lane)
+    )
+    locked: dict[LaneName, LockedLane] = {}
+    for lane_id, station_id, code, lane_no, seq, head, key, replaced_at in rows:
+        name = (code, lane_no)
+        if ids.get(lane_id) != name:
+            forget_lane_ids(session.get_bind())
+            raise StaleLaneIdsError(f"lane id {lane_id} is not lane {code}-{lane_no}")
+        lane = locked.get(name)
+        if lane is None:
+            lane = locked[name] = LockedLane(station_id, lane_id, seq or 0, head)
+        if key is not None:
+            lane.keys.append(LaneKeyInfo(key, replaced_at))
+    if len(locked) != len(ids):
+        forget_lane_ids(session.get_bind())
+        raise StaleLaneIdsError("a kept lane id names no lane")
+    return locked
+
+
+def load_matches(
+    session: Session, record_ids: set[str], content_hashes: set[str]
+) -> StoredMatches:
+    """Stored records with one of the ids (their raw) or contents (their id).
+
+    One statement over both tables of the chain.
+    """
+    selects = [
+        sa.select(model.record_id, model.lane_id, model.content_hash, model.raw).where(
+            sa.or_(
+                among(session, model.record_id, record_ids),
+                among(session, model.content_hash, content_hashes),
+            )
+        )
+        for model in CHAIN_MODELS
+    ]
+    found = StoredMatches()
+    for record_id, lane_id, chash, raw in session.execute(sa.union_all(*selects)):
+        if record_id in record_ids:
+            found.raw_by_id.setdefault(record_id, raw)
+        if chash in content_hashes:
+            found.contents.setdefault(lane_id, {}).setdefault(chash, record_id)
+    return found
+
+
 def store_records(
     session: Session,
     new: list[RecordIn | EventIn],
-    raw_by_id: dict[str, Any],
-    lanes: LaneIds,
-    keys: dict[tuple[str, str], list[LaneKeyInfo]],
+    cands: dict[str, Candidate],
+    lanes: dict[LaneName, LockedLane],
+    contents: dict[int, dict[str, str]],
     received_at: datetime,
 ) -> dict[str, str]:
-    """Verify and insert ``new``; returns record_id -> verification."""
-    cands = _candidates(new, raw_by_id)
-    by_lane: dict[int, list[Candidate]] = defaultdict(list)
-    for record in new:
-        by_lane[lanes[(record.station_code, record.lane_no)][1]].append(
-            cands[record.record_id]
-        )
-    labels = {lane_id: f"{code}-{no}" for (code, no), (_, lane_id) in lanes.items()}
-    lane_keys = {lane_id: keys.get(key, []) for key, (_, lane_id) in lanes.items()}
+    """Verify and insert ``new``; returns record_id -> verification.
 
-    heads = _lock_heads(session, set(by_lane))
-    states = {
-        lane_id: LaneState(labels[lane_id], lane_keys[lane_id], *heads[lane_id])
-        for lane_id in by_lane
-    }
+    ``lanes`` holds every lane of ``new``, locked; ``contents`` the stored
+    content hashes of ``load_matches``.
+    """
+    by_lane: dict[int, list[Candidate]] = defaultdict(list)
+    states: dict[int, LaneState] = {}
+    for record in new:
+        lane = lanes[(record.station_code, record.lane_no)]
+        by_lane[lane.lane_id].append(cands[record.record_id])
+        if lane.lane_id not in states:
+            states[lane.lane_id] = LaneState(
+                f"{record.station_code}-{record.lane_no}",
+                lane.keys,
+                lane.head_seq,
+                lane.head_hash,
+                contents=dict(contents.get(lane.lane_id, {})),
+            )
+
     _load_stored(session, states, by_lane)
-    _load_contents(session, states, by_lane)
     outcomes = {
         lane_id: verify_lane(states[lane_id], lane_cands)
         for lane_id, lane_cands in by_lane.items()
@@ -135,37 +280,19 @@ def store_records(
     return statuses
 
 
-def _candidates(new, raw_by_id) -> dict[str, Candidate]:
-    cands = {}
-    for record in new:
-        raw = raw_by_id[record.record_id]
-        full_hash, same_content = record_hashes(raw)
-        cands[record.record_id] = Candidate(
-            record_id=record.record_id,
-            seq=record.seq,
-            prev_hash=record.prev_hash,
-            signature=record.signature,
-            detected_at=record.detected_at,
-            raw=raw,
-            record_hash=full_hash,
-            content_hash=same_content,
-        )
-    return cands
-
-
-def _lock_heads(session: Session, lane_ids: set[int]):
-    """Each lane's (head_seq, head_hash), the rows locked until commit.
-
-    Locking the lanes (in id order) keeps two batches of one lane from judging
-    the same head at once; SQLite's BEGIN IMMEDIATE already serialises writers.
-    """
-    rows = session.execute(
-        sa.select(Lane.id, Lane.head_seq, Lane.head_hash)
-        .where(Lane.id.in_(lane_ids))
-        .order_by(Lane.id)
-        .with_for_update()
+def candidate(record: RecordIn | EventIn, raw: Any) -> Candidate:
+    """A valid record with its hashes, ready for ``verify_lane``."""
+    full_hash, same_content = record_hashes(raw)
+    return Candidate(
+        record_id=record.record_id,
+        seq=record.seq,
+        prev_hash=record.prev_hash,
+        signature=record.signature,
+        detected_at=record.detected_at,
+        raw=raw,
+        record_hash=full_hash,
+        content_hash=same_content,
     )
-    return {lane_id: (seq or 0, head) for lane_id, seq, head in rows}
 
 
 def _load_stored(session: Session, states, by_lane) -> None:
@@ -199,31 +326,16 @@ def _load_stored(session: Session, states, by_lane) -> None:
                 )
 
 
-def _load_contents(session: Session, states, by_lane) -> None:
-    """Stored records with the same content as a new one (replays)."""
-    lane_of = {c.content_hash: lane_id for lane_id, cs in by_lane.items() for c in cs}
-    for model in CHAIN_MODELS:
-        rows = session.execute(
-            sa.select(model.lane_id, model.content_hash, model.record_id).where(
-                among(session, model.content_hash, lane_of)
-            )
-        )
-        for lane_id, chash, record_id in rows:
-            state = states.get(lane_id)
-            if state is not None:
-                state.contents.setdefault(chash, record_id)
-
-
-def _insert(session, new, cands, lanes: LaneIds, statuses, received_at) -> None:
+def _insert(session, new, cands, lanes, statuses, received_at) -> None:
     passes, events, photos = [], [], []
     for record in new:
         cand = cands[record.record_id]
-        station_id, lane_id = lanes[(record.station_code, record.lane_no)]
+        lane = lanes[(record.station_code, record.lane_no)]
         # the validated fields as they are (model_dump would copy them again)
         row = {k: v for k, v in record.__dict__.items() if k != "photos"}
         row.update(
-            station_id=station_id,
-            lane_id=lane_id,
+            station_id=lane.station_id,
+            lane_id=lane.lane_id,
             received_at=received_at,
             raw=cand.raw,
             record_hash=cand.record_hash,
@@ -291,7 +403,9 @@ def _photo_row(record_id: str, photo: PhotoRef) -> dict[str, Any]:
 
 
 def _write_outcomes(session, states, outcomes: dict[int, LaneOutcome], received_at):
+    """Alarms, changed statuses and moved heads, a statement for each kind."""
     alarms, heads = [], []
+    updates: dict[str, list[str]] = defaultdict(list)  # status -> record ids
     for lane_id, outcome in outcomes.items():
         state = states[lane_id]
         code, lane_no = state.label.split("-")
@@ -310,15 +424,19 @@ def _write_outcomes(session, states, outcomes: dict[int, LaneOutcome], received_
                 }
             )
         for record_id, status in outcome.updates.items():
-            for model in CHAIN_MODELS:
-                session.execute(
-                    sa.update(model)
-                    .where(model.record_id == record_id)
-                    .values(verification=str(status))
-                )
-        heads.append(
-            dict(id=lane_id, head_seq=outcome.head_seq, head_hash=outcome.head_hash)
-        )
+            updates[str(status)].append(record_id)
+        if (outcome.head_seq, outcome.head_hash) != (state.head_seq, state.head_hash):
+            heads.append(
+                dict(id=lane_id, head_seq=outcome.head_seq, head_hash=outcome.head_hash)
+            )
     if alarms:
         session.execute(sa.insert(Alarm), alarms)
-    session.execute(sa.update(Lane), heads)
+    for status, record_ids in sorted(updates.items()):
+        for model in CHAIN_MODELS:
+            session.execute(
+                sa.update(model)
+                .where(among(session, model.record_id, record_ids))
+                .values(verification=status)
+            )
+    if heads:
+        session.execute(sa.update(Lane), heads)

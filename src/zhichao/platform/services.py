@@ -21,8 +21,6 @@ from zhichao.platform import chain_store as chain
 from zhichao.platform.models import (
     Alarm,
     Lane,
-    LaneEvent,
-    LaneKey,
     RecordPhoto,
     SourceUnit,
     Station,
@@ -101,10 +99,15 @@ def ingest_batch(
             with factory() as session, session.begin():
                 outcome = _store_new(session, checked, received_at, require_enrolment)
             break
-        except IntegrityError:
+        except (IntegrityError, chain.StaleLaneIdsError) as err:
             if attempt == INGEST_ATTEMPTS:
                 raise
-            logger.info("concurrent upload of the same records; retry %s", attempt)
+            # a foreign key broken by a stale kept lane id is an IntegrityError too
+            chain.forget_lane_ids(session.get_bind())
+            if isinstance(err, IntegrityError):
+                logger.info("concurrent upload of the same records; retry %s", attempt)
+            else:
+                logger.warning("%s; lane ids looked up again", err)
 
     results = _results(checked, outcome)
     _log_batch(results)
@@ -117,7 +120,11 @@ def _store_new(
     received_at: datetime,
     require_enrolment: bool,
 ) -> _BatchOutcome:
-    """Verify and insert the valid records not stored yet."""
+    """Verify and insert the valid records not stored yet.
+
+    The lanes are locked first, so that the stored ids and contents read next
+    are the ones their chain heads were written with.
+    """
     outcome = _BatchOutcome()
     candidates: dict[str, _Checked] = {}
     for item in checked:
@@ -126,41 +133,40 @@ def _store_new(
     if not candidates:
         return outcome
 
-    existing = _stored_raw(session, candidates)
+    names = {(c.record.station_code, c.record.lane_no) for c in candidates.values()}
+    lanes = chain.lock_lanes(session, names)
+    cands = {rid: chain.candidate(c.record, c.raw) for rid, c in candidates.items()}
+    stored = chain.load_matches(
+        session, set(candidates), {c.content_hash for c in cands.values()}
+    )
+    existing = stored.raw_by_id
     changed = {rid for rid, raw in existing.items() if candidates[rid].raw != raw}
     new = [item.record for rid, item in candidates.items() if rid not in existing]
-    keys = _lane_keys(
-        session,
-        {
-            (r.station_code, r.lane_no)
-            for r in new + [candidates[rid].record for rid in changed]
-        },
-    )
+    keys = {name: lane.keys for name, lane in lanes.items() if lane.keys}
     outcome.changed = _changed_copies(session, candidates, changed, keys, received_at)
     if require_enrolment:
         new = _refuse_unenrolled(new, keys, outcome)
     if not new:
         return outcome
 
-    lanes = _ensure_lanes(session, {(r.station_code, r.lane_no) for r in new})
-    raw_by_id = {rid: item.raw for rid, item in candidates.items()}
+    _add_new_lanes(session, lanes, {(r.station_code, r.lane_no) for r in new})
     outcome.stored = chain.store_records(
-        session, new, raw_by_id, lanes, keys, received_at
+        session, new, cands, lanes, stored.contents, received_at
     )
     return outcome
 
 
-def _stored_raw(session: Session, candidates: dict[str, _Checked]) -> dict[str, Any]:
-    ids = list(candidates)
-    found: dict[str, Any] = {}
-    for model in (WeighingRecord, LaneEvent):
-        rows = session.execute(
-            sa.select(model.record_id, model.raw).where(
-                chain.among(session, model.record_id, ids)
-            )
-        )
-        found.update(dict(rows.all()))
-    return found
+def _add_new_lanes(
+    session: Session,
+    lanes: dict[tuple[str, str], chain.LockedLane],
+    names: set[tuple[str, str]],
+) -> None:
+    """Create the lanes (and stations) of ``names`` not in ``lanes`` yet."""
+    missing = names - lanes.keys()
+    if not missing:
+        return
+    for name, (station_id, lane_id) in _ensure_lanes(session, missing).items():
+        lanes[name] = chain.LockedLane(station_id, lane_id)
 
 
 def _changed_copies(
@@ -223,31 +229,6 @@ def _signed_by_lane(keys: list[LaneKeyInfo], sent: _Checked) -> bool:
         and verify_signature(sent.raw, key.public_key)
         for key in keys
     )
-
-
-def _lane_keys(
-    session: Session, lanes: set[tuple[str, str]]
-) -> dict[tuple[str, str], list[LaneKeyInfo]]:
-    """The enrolled keys (current and replaced) of each lane that has any."""
-    if not lanes:
-        return {}
-    rows = session.execute(
-        sa.select(
-            LaneKey.station_code,
-            LaneKey.lane_no,
-            LaneKey.public_key,
-            LaneKey.replaced_at,
-        )
-        .where(LaneKey.station_code.in_({code for code, _ in lanes}))
-        .order_by(LaneKey.id.desc())
-    )
-    keys: dict[tuple[str, str], list[LaneKeyInfo]] = {}
-    for code, lane_no, public_key, replaced_at in rows:
-        if (code, lane_no) in lanes:
-            keys.setdefault((code, lane_no), []).append(
-                LaneKeyInfo(public_key, replaced_at)
-            )
-    return keys
 
 
 def _refuse_unenrolled(new, keys, outcome: _BatchOutcome) -> list:
