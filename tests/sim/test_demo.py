@@ -153,3 +153,15 @@ def test_demo_live_page_at_the_printed_url_then_ctrl_c_stops_it(
         # nothing listens on the port any more (closed connections may linger)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", port))
+
+
+def test_preferred_port_with_closed_connections_is_still_free():
+    port = free_port()
+    with socket.create_server(("127.0.0.1", port)) as server:
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = server.accept()
+        accepted.close()  # the server side closes first: TIME_WAIT on the port
+        client.close()
+        # while it listens the port is taken, and another is chosen
+        assert free_port("127.0.0.1", port) != port
+    assert free_port("127.0.0.1", port) == port

@@ -222,9 +222,14 @@ def free_port(host: str = "127.0.0.1", preferred: int = 0) -> int:
     for a server that starts later: a client connecting to it before the
     server is up may be given that same port as its own source port and
     connect to itself, and the server then cannot bind.
+
+    ``preferred`` is probed as the servers bind it, with SO_REUSEADDR: the
+    connections a demo just stopped leave in TIME_WAIT do not make its port
+    look taken, only a server listening on it does.
     """
     if preferred:
         with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind((host, preferred))
                 return preferred
