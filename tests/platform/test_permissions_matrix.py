@@ -232,6 +232,8 @@ CASES = {
         f"/records/{t['record']}", follow_redirects=False
     ),
     ("GET", "/alarms"): _list("/alarms"),
+    ("GET", "/api/v1/statistics"): _list("/api/v1/statistics"),
+    ("GET", "/statistics"): _list("/statistics"),
     ALARM_HANDLING: _alarm_acknowledge,
     ("GET", "/stations"): _list("/stations"),
     ("GET", DEVICES): lambda c, t: c.get(
@@ -375,6 +377,9 @@ def test_matrix(app, world, role):
                 assert {r["station_code"] for r in body["records"]} == set(visible)
                 assert body["today"]["passes"] == len(visible) * _all_today(app) // 3
                 assert body["alarms"] == len(visible)
+            if key == ("GET", "/api/v1/statistics") and action in allowed:
+                body = client.get("/api/v1/statistics").json()
+                assert {s["station_code"] for s in body["stations"]} == set(visible)
         if Action.VIEW_RECORDS in allowed:
             for call in EXTRA_READS:
                 assert call(client, world[hidden[0]]).status_code == 404

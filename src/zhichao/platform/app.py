@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from zhichao.platform.api import heartbeats, photos, records, register
+from zhichao.platform.api import heartbeats, photos, records, register, statistics
 from zhichao.platform.api.deps import LoginRequired, authorize
 from zhichao.platform.api.errors import install_error_handler
 from zhichao.platform.db import make_engine, make_sessionmaker
@@ -17,6 +17,7 @@ from zhichao.platform.web import (
     device_pages,
     pages,
     people_pages,
+    statistics_pages,
     unit_pages,
     user_pages,
     vehicle_pages,
@@ -64,6 +65,7 @@ def create_app(settings: PlatformSettings | None = None) -> FastAPI:
     app.include_router(photos.router)
     app.include_router(heartbeats.router)
     app.include_router(register.router)
+    app.include_router(statistics.router)
     app.include_router(pages.router)
     app.include_router(chain_pages.router)
     app.include_router(device_pages.router)
@@ -71,5 +73,6 @@ def create_app(settings: PlatformSettings | None = None) -> FastAPI:
     app.include_router(unit_pages.router)
     app.include_router(vehicle_pages.router)
     app.include_router(user_pages.router)
+    app.include_router(statistics_pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app

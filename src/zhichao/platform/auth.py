@@ -172,6 +172,9 @@ ROUTE_RULES: dict[tuple[str, str], Action] = {
     ("GET", "/api/v1/photos/{sha256}"): Action.VIEW_PHOTOS,
     ("GET", "/"): Action.VIEW_RECORDS,
     ("GET", "/records/{record_id}"): Action.VIEW_RECORDS,
+    # counts of the records one may read (an operator: their own unit's)
+    ("GET", "/api/v1/statistics"): Action.VIEW_RECORDS,
+    ("GET", "/statistics"): Action.VIEW_RECORDS,
     ("GET", "/alarms"): Action.VIEW_ALARMS,
     ("POST", "/alarms/{alarm_id}/{action}"): Action.HANDLE_ALARMS,
     ("GET", "/stations"): Action.VIEW_STATIONS,

@@ -147,6 +147,14 @@ class WeighingRecord(Base):
             "ix_weighing_records_overloaded_detected", "overloaded", "detected_at"
         ),
         sa.Index("ix_weighing_records_lane_seq", "lane_id", "seq"),
+        # period statistics read only this index (platform.statistics)
+        sa.Index(
+            "ix_weighing_records_statistics",
+            "detected_at",
+            "station_code",
+            "overloaded",
+            "over_rate_pct",
+        ),
     )
 
     # arrival order; the live list's cursor

@@ -329,6 +329,33 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "account_password_changed": ("密码已修改", "Password changed"),
     "account_sessions_ended": ("退出的其他登录", "other sign-ins ended"),
+    "stats_title": ("统计", "Statistics"),
+    "stats_from": ("开始日期", "From"),
+    "stats_to": ("结束日期", "To"),
+    "stats_show": ("统计", "Count"),
+    "stats_this_month": ("本月", "This month"),
+    "stats_period": (
+        "统计区间（北京时间，含首尾两日）",
+        "Period (Beijing days, inclusive)",
+    ),
+    "stats_days": ("天", "days"),
+    "stats_station": ("源头单位 / 站点", "Unit / station"),
+    "stats_passes": ("过车数", "Passes"),
+    "stats_overloaded": ("超限车数", "Overloaded"),
+    "stats_overloaded_pct": ("超限车辆占比", "Overloaded share"),
+    "stats_bands": ("超限车辆按超限率分档", "Overloaded passes by overload rate"),
+    "stats_band_up_to_20": ("≤ 20%", "≤ 20%"),
+    "stats_band_20_to_50": ("20%–50%", "20–50%"),
+    "stats_band_50_to_100": ("50%–100%", "50–100%"),
+    "stats_band_over_100": ("> 100%", "> 100%"),
+    "stats_totals": ("合计", "Total"),
+    "stats_no_stations": ("管辖范围内暂无磅站", "No stations in your jurisdiction"),
+    "stats_note": (
+        "按检测时间统计，补传的记录计入其检测当日；超限率 = 超限质量 / 限值。",
+        "Counted by detection time: a record uploaded late counts in the day it"
+        " was detected. Overload rate = mass over the limit / limit.",
+    ),
+    "stats_json": ("JSON 数据", "as JSON"),
 }
 
 
