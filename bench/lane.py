@@ -16,8 +16,11 @@
   told apart.
 - the stability detector alone, in process, on generated streams: how often
   independent ±2 e noise is accepted in a 15 s wait, the fastest creep it
-  accepts at some moment, and how long a weight that is already settled and
-  flickers by one division takes (``python -m bench.lane`` runs only this).
+  accepts at some moment (and how many of 20 starts at 20 and 50 kg/s), how
+  long a weight that is already settled takes when it flickers by one division
+  (a fifth or a tenth of the readings) or sits 50/50 on two readings, and how
+  long a truck driven on takes, through the tail of its swing (``python -m
+  bench.lane`` runs only this).
 - a station process with 4 lanes at 20 frames/s (``zhichao station run``),
   trucks driven through each lane with camera posts, its CPU share and memory.
 """
@@ -370,22 +373,73 @@ def _shown(kg: float) -> int:
     return DIVISION_KG * round(kg / DIVISION_KG)
 
 
-def settled_flicker(fps: int, waits: int, config: StabilityConfig) -> dict:
-    """A weight already at rest that flickers as the simulated indicator does.
+def creep_accepted(fps: int, rate: float, config: StabilityConfig) -> dict:
+    """A truck creeping on at ``rate`` kg/s: how many of 20 starting points end stable.
 
-    The time to the decision counts from the first reading: one window is
-    the least it can be.
+    The starting points are one kilogram apart, shown quantised to the division.
     """
+    accepted = 0
+    for offset in range(DIVISION_KG):
+        samples = _stream(
+            fps, WAIT_S + 1, lambda t, o=offset: _shown(48_000 + o + rate * t)
+        )
+        accepted += _decide(samples, config).kind is StabilityKind.STABLE
+    return {"starts": DIVISION_KG, "accepted": accepted}
+
+
+def _timed(streams, config: StabilityConfig) -> dict:
+    """Decision times of waits that start at the first sample of each stream."""
     times, timeouts = [], 0
-    for seed in range(waits):
-        model = WeightModel(rng=random.Random(seed))
-        model.settle_at(40_000)
-        result = _decide(_stream(fps, WAIT_S + 1, model.displayed), config)
+    for samples in streams:
+        result = _decide(samples, config)
         if result.kind is StabilityKind.STABLE:
-            times.append(result.at)
+            times.append(result.at - samples[0][0])
         else:
             timeouts += 1
     return {"timeouts": timeouts, **_quantiles(times)}
+
+
+def settled_flicker(
+    fps: int, waits: int, config: StabilityConfig, flicker: float = 0.2
+) -> dict:
+    """A weight already at rest that flickers as the simulated indicator does.
+
+    ``flicker`` is the share of readings one division off, to either side at
+    random (a fifth in the simulated indicator). The time to the decision
+    counts from the first reading: one window is the least it can be.
+    """
+
+    def streams():
+        for seed in range(waits):
+            model = WeightModel(flicker=flicker, rng=random.Random(seed))
+            model.settle_at(40_000)
+            yield _stream(fps, WAIT_S + 1, model.displayed)
+
+    return _timed(streams(), config)
+
+
+def two_readings(
+    fps: int, waits: int, config: StabilityConfig, beyond: float = 0.0
+) -> dict:
+    """A weight at rest on the boundary between two readings, shown 50/50.
+
+    ``beyond`` is the share of readings one division further out, to either
+    side (a flicker on top of the boundary). Timed like ``settled_flicker``.
+    """
+
+    def streams():
+        for seed in range(waits):
+            rng = random.Random(seed)
+
+            def shown(_t, rng=rng):
+                level = rng.random() < 0.5
+                if rng.random() < beyond:
+                    level = 2 if level else -1
+                return 40_000 + DIVISION_KG * level
+
+            yield _stream(fps, WAIT_S + 1, shown)
+
+    return _timed(streams(), config)
 
 
 def arrival(fps: int, waits: int, config: StabilityConfig) -> dict:
@@ -420,12 +474,18 @@ def arrival(fps: int, waits: int, config: StabilityConfig) -> dict:
 def stability_trials(waits: int, config: StabilityConfig = StabilityConfig()) -> dict:
     """The detector's acceptance of noise and creep, and its speed, per frame rate."""
     out = {}
+    trucks = min(waits, 500)
     for fps in (10, 20):
         out[f"{fps}_fps"] = {
             "iid_noise_2e": noise_acceptance(fps, waits, config),
             "fastest_creep_accepted_kg_s": fastest_creep_accepted(fps, config),
-            "settled_flicker": settled_flicker(fps, min(waits, 500), config),
-            "arrival": arrival(fps, min(waits, 500), config),
+            "creep_20_kg_s": creep_accepted(fps, 20, config),
+            "creep_50_kg_s": creep_accepted(fps, 50, config),
+            "settled_flicker": settled_flicker(fps, trucks, config),
+            "settled_flicker_10": settled_flicker(fps, trucks, config, 0.1),
+            "two_readings_50_50": two_readings(fps, trucks, config),
+            "two_readings_50_50_flicker_10": two_readings(fps, trucks, config, 0.1),
+            "arrival": arrival(fps, trucks, config),
         }
     return out
 
