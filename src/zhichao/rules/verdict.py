@@ -159,10 +159,13 @@ def _check_axles(vehicle: VehicleInput) -> None:
         raise RulesInputError(
             f"axles: a goods vehicle has at least 2 axles, got {axles}"
         )
-    if vehicle.single_tyre_axles > axles - 1:
+    # only axles of a group or a trailer count, drive axles excepted, and
+    # every vehicle has a steering axle and a drive axle
+    if vehicle.single_tyre_axles > axles - 2:
         raise RulesInputError(
-            f"single_tyre_axles: at most {axles - 1} on a {axles}-axle vehicle "
-            f"(the steering axle never counts), got {vehicle.single_tyre_axles}"
+            f"single_tyre_axles: at most {axles - 2} on a {axles}-axle vehicle "
+            "(only group and trailer axles count: the steering axle and the "
+            f"drive axle never do), got {vehicle.single_tyre_axles}"
         )
 
 
