@@ -14,13 +14,16 @@ tests/test_json_body.py holds the two decoders together.
 """
 
 import json
-import re
 from typing import Any
 
 import orjson
 
-# an integer literal orjson could turn into a float has at least this many digits
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+# An integer literal orjson could turn into a float has at least 19 digits. To
+# find such a run quickly, every digit becomes "0" and every other byte "."
+# (bytes.translate and a substring search run in C; a regular expression
+# costs four times orjson's decoding).
+_DIGITS_AS_ZEROS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x2E for byte in range(256))
+_LONG_RUN = b"0" * 19
 
 
 def loads_body(body: bytes) -> Any:
@@ -29,7 +32,7 @@ def loads_body(body: bytes) -> Any:
     Raises what the reference raises: ``json.JSONDecodeError``,
     ``UnicodeDecodeError`` or ``RecursionError`` (nesting too deep).
     """
-    if _LONG_DIGITS.search(body) is None:
+    if _LONG_RUN not in body.translate(_DIGITS_AS_ZEROS):
         try:
             return orjson.loads(body)
         except orjson.JSONDecodeError:
