@@ -5,11 +5,14 @@ hashed, and what it refuses is refused with its message. ``orjson.loads`` is
 several times faster and gives the same values for every body it accepts but
 one kind: an integer literal beyond 64 bits (below -2**63 or above 2**64 - 1),
 which it turns into a float where the reference keeps the exact int. Such a
-literal has at least 19 digits in a row, so a body with a run of 19 digits
-anywhere (in a number or inside a string) goes to the reference, as does every
-body orjson refuses (NaN and Infinity, which the reference accepts; lone
-surrogates; UTF-16 or UTF-32 bodies, a byte order mark; and every body that is
-not JSON, so that the error message is the reference's).
+literal is a run of at least 19 digits after a byte that can come before a
+number (``[ , :``, a minus sign, JSON whitespace) or at the very start, so a
+body with such a run anywhere (in a number, or by chance inside a string) goes
+to the reference. So does every body orjson refuses: NaN and Infinity, which
+the reference accepts; lone surrogates; UTF-16 or UTF-32 bodies, a byte order
+mark; and every body that is not JSON, so that the error message is the
+reference's. A run of digits inside a hex hash follows a letter or a quote and
+does not count: hashes have such runs often.
 tests/test_json_body.py holds the two decoders together.
 """
 
@@ -18,12 +21,21 @@ from typing import Any
 
 import orjson
 
-# An integer literal orjson could turn into a float has at least 19 digits. To
-# find such a run quickly, every digit becomes "0" and every other byte "."
-# (bytes.translate and a substring search run in C; a regular expression
-# costs four times orjson's decoding).
-_DIGITS_AS_ZEROS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x2E for byte in range(256))
-_LONG_RUN = b"0" * 19
+# To find a long integer literal quickly, every digit becomes "0", every byte
+# that can come before a number "(" and every other byte "." (bytes.translate
+# and a substring search run in C; a regular expression costs several times
+# orjson's decoding).
+_BEFORE_NUMBER = b"-[,: \t\n\r"
+_SHAPES = bytes(
+    0x30 if 0x30 <= byte <= 0x39 else 0x28 if byte in _BEFORE_NUMBER else 0x2E
+    for byte in range(256)
+)
+_LONG_RUN = b"0" * 19  # the shortest literal beyond 64 bits: -9223372036854775809
+
+
+def _may_hold_a_long_integer(body: bytes) -> bool:
+    shapes = body.translate(_SHAPES)
+    return shapes.startswith(_LONG_RUN) or b"(" + _LONG_RUN in shapes
 
 
 def loads_body(body: bytes) -> Any:
@@ -32,7 +44,7 @@ def loads_body(body: bytes) -> Any:
     Raises what the reference raises: ``json.JSONDecodeError``,
     ``UnicodeDecodeError`` or ``RecursionError`` (nesting too deep).
     """
-    if _LONG_RUN not in body.translate(_DIGITS_AS_ZEROS):
+    if not _may_hold_a_long_integer(body):
         try:
             return orjson.loads(body)
         except orjson.JSONDecodeError:
