@@ -1,5 +1,8 @@
 """Queries at 1 and 10 million records: live feed, today's counts, a record page,
-plate search, a month's statistics.
+plate search, and the product's period statistics
+(``zhichao.platform.statistics.station_statistics``) for 30 days and a year,
+unscoped, for a county and for one station, before and after a VACUUM (an
+index-only scan skips a row only on pages VACUUM marked all-visible).
 
 The database is filled fast: each lane's first record goes through the ingest
 API (so stations, lanes and every column are as the platform makes them), then
@@ -341,8 +344,87 @@ def measure(db_url: str, work: Path, repeats: int, rng: random.Random) -> dict:
         for name, fn in pages.items():
             status = fn().status_code
             out[name] = {**_time(fn, repeats), "status": status}
+        out["statistics_api_30_days"] = _time(
+            lambda: client.get("/api/v1/statistics", params=_days(30)), repeats
+        )
+
+    out.update(_statistics(engine, factory, repeats, "as_loaded"))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        start = time.perf_counter()
+        conn.execute(sa.text("VACUUM weighing_records"))
+        out["vacuum_s"] = round(time.perf_counter() - start, 1)
+    out.update(_statistics(engine, factory, repeats, "vacuumed"))
     engine.dispose()
     return out
+
+
+def _days(days: int) -> dict[str, str]:
+    """The last ``days`` Beijing days up to today, as the API's parameters."""
+    from zhichao.platform.statistics import today_in_shanghai
+
+    today = today_in_shanghai()
+    return {"from": (today - timedelta(days=days - 1)).isoformat(), "to": str(today)}
+
+
+def _statistics(engine, factory, repeats: int, state: str) -> dict:
+    """The service function's time and plan for 30 days and a year, for every
+    station, a county (a prefix filter) and one station (an operator)."""
+    from datetime import date
+
+    from zhichao.platform import statistics
+    from zhichao.platform.auth import Scope, scope_session
+
+    with engine.connect() as conn:
+        code = conn.execute(sa.text("SELECT min(station_code) FROM stations")).scalar()
+        visible = conn.execute(
+            sa.text(
+                "SELECT relallvisible::float / greatest(relpages, 1) FROM pg_class "
+                "WHERE relname = 'weighing_records'"
+            )
+        ).scalar()
+    scopes = {
+        "all": None,
+        "county": Scope(prefix=code[:6]),
+        "station": Scope(prefix=None, stations=frozenset({code})),
+    }
+    out: dict = {f"statistics_{state}_all_visible_share": round(visible, 3)}
+    for days in (30, 366):
+        span = _days(days)
+        period = statistics.Period(
+            date.fromisoformat(span["from"]), date.fromisoformat(span["to"])
+        )
+        for who, scope in scopes.items():
+            name = f"statistics_{days}_days_{who}_{state}"
+            with factory() as session:
+                if scope is not None:
+                    scope_session(session, scope)
+                out[name] = _time(
+                    lambda s=session, p=period: statistics.station_statistics(s, p),
+                    repeats,
+                )
+                session.rollback()
+            out[name]["plan"] = _statistics_plan(engine, period, scope)
+    return out
+
+
+def _statistics_plan(engine, period, scope) -> list[str]:
+    """EXPLAIN ANALYZE of the counting query, with the scope's filter added as
+    ``zhichao.platform.auth`` adds it."""
+    from zhichao.platform.models import WeighingRecord
+    from zhichao.platform.statistics import count_query
+
+    query = count_query(period)
+    if scope is not None:
+        query = query.where(scope.clause(WeighingRecord.station_code))
+    compiled = query.compile(
+        dialect=engine.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) " + str(compiled),
+            compiled.params,
+        ).all()
+    return [row[0].strip() for row in rows]
 
 
 def _plan(session, sql: str, params: dict) -> str:

@@ -299,3 +299,48 @@ def test_period_bounds_are_beijing_midnights():
     period = Period(date(2026, 6, 17), date(2026, 6, 17))
     assert period.start.astimezone(UTC) == MIDNIGHT
     assert period.end.astimezone(UTC) == MIDNIGHT + timedelta(days=1)
+
+
+# -- the index -----------------------------------------------------------------
+
+
+def test_the_index_holds_every_column_the_count_reads(app, db_url):
+    """With sequential and bitmap scans off, PostgreSQL can still answer the
+    scoped count from the index alone; a column the index lacks would make
+    that impossible."""
+    import sqlalchemy as sa
+
+    from zhichao.platform.auth import Scope
+    from zhichao.platform.models import WeighingRecord
+    from zhichao.platform.statistics import count_query
+
+    engine = app.state.engine
+    indexes = {i["name"]: i for i in sa.inspect(engine).get_indexes("weighing_records")}
+    assert indexes["ix_weighing_records_statistics"]["column_names"] == [
+        "detected_at",
+        "station_code",
+        "overloaded",
+        "over_rate_pct",
+    ]
+    if engine.dialect.name != "postgresql":
+        return
+    period = Period(date(2026, 6, 1), date(2026, 6, 30))
+    query = count_query(period).where(
+        Scope(prefix="140525").clause(WeighingRecord.station_code)
+    )
+    compiled = query.compile(
+        dialect=engine.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        conn.exec_driver_sql("SET enable_bitmapscan = off")
+        plan = "\n".join(
+            row[0]
+            for row in conn.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params)
+        )
+        options = conn.exec_driver_sql(
+            "SELECT reloptions FROM pg_class WHERE relname = 'weighing_records'"
+        ).scalar()
+    assert "Index Only Scan using ix_weighing_records_statistics" in plan, plan
+    # autovacuum marks the newest records all-visible sooner than by default
+    assert "autovacuum_vacuum_insert_scale_factor=0.01" in options

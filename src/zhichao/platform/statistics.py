@@ -191,11 +191,11 @@ def _band_clause(low: float | None, high: float | None) -> sa.ColumnElement[bool
     return sa.and_(*parts)
 
 
-def count_by_station(session: Session, period: Period) -> dict[str, Counts]:
-    """The counts of each station code with records in ``period``, in one
-    grouped query over the records (scoped by the session's jurisdiction)."""
+def count_query(period: Period) -> sa.Select:
+    """Station code, passes, overloaded and each band's count, grouped by
+    station, of the records detected in ``period``."""
     overloaded = WeighingRecord.overloaded.is_(True)
-    query = (
+    return (
         sa.select(
             WeighingRecord.station_code,
             sa.func.count(),
@@ -211,8 +211,13 @@ def count_by_station(session: Session, period: Period) -> dict[str, Counts]:
         )
         .group_by(WeighingRecord.station_code)
     )
+
+
+def count_by_station(session: Session, period: Period) -> dict[str, Counts]:
+    """The counts of each station code with records in ``period``, in one
+    grouped query over the records (scoped by the session's jurisdiction)."""
     found: dict[str, Counts] = {}
-    for code, passes, over, *bands in session.execute(query):
+    for code, passes, over, *bands in session.execute(count_query(period)):
         found[code] = Counts(passes, over, dict(zip(BAND_NAMES, bands, strict=True)))
     return found
 
