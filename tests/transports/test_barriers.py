@@ -74,17 +74,49 @@ async def test_modbus_rtu_barrier_over_a_pty(rtu_board):
         (3, 0, True),
         (3, 0, False),
     ]
-    assert 0.04 <= rtu_board.writes[1].at - rtu_board.writes[0].at < 0.5
+    # held at least pulse_s; the upper bound only catches a coil left on
+    assert 0.04 <= rtu_board.writes[1].at - rtu_board.writes[0].at < 5
 
 
 async def test_modbus_rtu_hold_mode_keeps_the_coil_on_until_close(rtu_board):
+    # timeout_s only bounds a hang: the board answers at once, or not at all
     options = {"kind": "modbus-rtu", "port": rtu_board.path, "unit_id": 3}
-    barrier = open_barrier({**options, "hold": True, "open_coil": 4})
+    barrier = open_barrier({**options, "hold": True, "open_coil": 4, "timeout_s": 10})
     await barrier.open()
     assert rtu_board.coil_state(4) is True
     await barrier.close()
     await barrier.aclose()
     assert rtu_board.coil_state(4) is False
+    assert [(w.coil, w.on) for w in rtu_board.writes] == [(4, True), (4, False)]
+
+
+async def test_modbus_rtu_reply_lost_on_the_line_is_asked_again(rtu_board):
+    rtu_board.lose_replies = 1
+    barrier = open_barrier(
+        {"kind": "modbus-rtu", "port": rtu_board.path, "unit_id": 3}
+        | {"timeout_s": 0.3, "pulse_s": 0.05}
+    )
+    await barrier.open()
+    await barrier.aclose()
+
+    assert rtu_board.requests == 3  # on (lost, then again), off
+    assert [(w.coil, w.on) for w in rtu_board.writes] == [
+        (0, True),
+        (0, True),
+        (0, False),
+    ]
+
+
+async def test_modbus_rtu_replies_lost_every_time_is_device_error(rtu_board):
+    rtu_board.lose_replies = 10
+    barrier = open_barrier(
+        {"kind": "modbus-rtu", "port": rtu_board.path, "unit_id": 3}
+        | {"timeout_s": 0.3, "retries": 2}
+    )
+    with pytest.raises(DeviceError, match="no reply within 0.3 s"):
+        await barrier.open()
+    await barrier.aclose()
+    assert rtu_board.requests == 3 + 3  # on, and the off sent when it failed
 
 
 async def test_modbus_rtu_refused_coil_is_device_error(rtu_board):
@@ -100,7 +132,7 @@ async def test_modbus_rtu_wrong_unit_times_out_as_device_error(rtu_board):
     barrier = open_barrier(
         {"kind": "modbus-rtu", "port": rtu_board.path, "unit_id": 9, "timeout_s": 0.3}
     )
-    with pytest.raises(DeviceError, match="rtu"):
+    with pytest.raises(DeviceError, match="rtu .*: no reply within 0.3 s"):
         await barrier.open()
     await barrier.aclose()
     assert rtu_board.writes == []

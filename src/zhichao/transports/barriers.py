@@ -20,7 +20,7 @@ from typing import Protocol
 import httpx
 
 from zhichao.errors import ConfigError, DeviceError
-from zhichao.transports.relay import ModbusRelay, RtuMaster
+from zhichao.transports.relay import RTU_RETRIES, ModbusRelay, RtuMaster
 
 logger = logging.getLogger(__name__)
 
@@ -220,6 +220,7 @@ def rtu_master(options: Mapping, section: str, kind: str) -> RtuMaster:
         parity=parity,
         stopbits=optional(options, section, "stopbits", int, 1),
         timeout_s=optional(options, section, "timeout_s", float, 1.0),
+        retries=optional(options, section, "retries", int, RTU_RETRIES),
     )
 
 

@@ -23,6 +23,7 @@ from zhichao.protocols import modbus_rtu
 logger = logging.getLogger(__name__)
 
 TIMEOUT_S = 1.0
+RTU_RETRIES = 1  # a request whose reply is lost or damaged is sent once more
 
 
 class ModbusRelay:
@@ -172,7 +173,9 @@ class RtuMaster:
     ``url`` is anything pyserial opens (``/dev/ttyUSB0``, a pty, or
     ``socket://host:port`` for a serial server in raw mode). One request at a
     time; after a timeout or a damaged reply the port is reopened, so stale
-    bytes never answer the next request.
+    bytes never answer the next request, and the request is sent again up to
+    ``retries`` times (a frame lost to noise on the line is not yet a fault;
+    every request this master sends may be repeated without harm).
     """
 
     def __init__(
@@ -183,6 +186,7 @@ class RtuMaster:
         parity: str = "N",
         stopbits: int = 1,
         timeout_s: float = TIMEOUT_S,
+        retries: int = RTU_RETRIES,
     ) -> None:
         self.url = url
         self._serial = {
@@ -194,6 +198,7 @@ class RtuMaster:
         # 3.5 character times of silence end a frame (11 bits per character)
         self._silence_s = max(3.5 * 11 / baudrate, 0.00175)
         self._timeout_s = timeout_s
+        self._retries = retries
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._lock = asyncio.Lock()
@@ -218,17 +223,28 @@ class RtuMaster:
 
     async def _transact(self, request: bytes, function: int) -> modbus_rtu.RtuFrame:
         async with self._lock:
-            try:
-                frame = await self._exchange(request, function)
-            except asyncio.CancelledError:
-                await self._drop()  # a reply may still come: never read it later
-                raise
-            except modbus_rtu.ModbusReplyError as err:
-                raise DeviceError(f"{self._tag}: refused: {err}") from err
-            except (ProtocolError, OSError, TimeoutError, serial.SerialException) as e:
-                await self._drop()
-                self._note_failure(e)
-                raise DeviceError(f"{self._tag}: {e or 'no reply'}") from e
+            for attempt in range(self._retries + 1):
+                try:
+                    frame = await self._exchange(request, function)
+                    break
+                except asyncio.CancelledError:
+                    await self._drop()  # a reply may still come: never read it
+                    raise
+                except modbus_rtu.ModbusReplyError as err:
+                    raise DeviceError(f"{self._tag}: refused: {err}") from err
+                except (
+                    ProtocolError,
+                    OSError,
+                    TimeoutError,
+                    serial.SerialException,
+                ) as e:
+                    await self._drop()
+                    reason = self._reason(e)
+                    if attempt < self._retries:
+                        logger.debug("%s %s; asking again", self._tag, reason)
+                        continue
+                    self._note_failure(reason)
+                    raise DeviceError(f"{self._tag}: {reason}") from e
         if self._failing:
             logger.info("%s recovered", self._tag)
             self._failing = False
@@ -274,9 +290,14 @@ class RtuMaster:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), self._timeout_s)
 
-    def _note_failure(self, err: Exception) -> None:
+    def _reason(self, err: Exception) -> str:
+        if isinstance(err, TimeoutError):  # str() of a timeout is empty
+            return f"no reply within {self._timeout_s:g} s"
+        return str(err) or type(err).__name__
+
+    def _note_failure(self, reason: str) -> None:
         if not self._failing:
-            logger.warning("%s failed: %s", self._tag, err or "no reply")
+            logger.warning("%s failed: %s", self._tag, reason)
             self._failing = True
 
 

@@ -46,6 +46,7 @@ class SimulatedRtuBoard:
         self.writes: list[CoilWrite] = []
         self.requests = 0
         self.bad_requests = 0
+        self.lose_replies = 0  # the next this many replies are lost on the line
         self.path: str | None = None
         self._fd = -1
         self._task: asyncio.Task | None = None
@@ -94,7 +95,9 @@ class SimulatedRtuBoard:
             data = await read_master(self._fd)
             for request in framer.feed(data):
                 reply = await self._answer(request)
-                if reply is not None:
+                if reply is not None and self.lose_replies > 0:
+                    self.lose_replies -= 1
+                elif reply is not None:
                     _write_master(self._fd, reply)
             if framer.take_discarded():
                 self.bad_requests += 1
