@@ -6,7 +6,7 @@ can act on it.
 """
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, Literal
 
@@ -27,7 +27,6 @@ from pydantic_core import PydanticCustomError
 
 from zhichao.platform.plates import plate_problem
 from zhichao.protocols.readings import PlateColor
-from zhichao.timeutil import to_utc
 
 SCHEMA_VERSION = 1
 MAX_MASS_KG = 2_000_000  # far above any road vehicle; keeps values in an INTEGER
@@ -37,6 +36,11 @@ INSTANT_PATTERN = re.compile(
     r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})$"
 )
 RATE_STEP = Decimal("0.01")
+HEX_DIGITS = "0123456789abcdef"
+# rates in hundredths of a percent up to this many have at most 15 significant
+# digits: the float nearest to such a decimal is the only float whose shortest
+# repr is that decimal (see _rate_matches)
+_EXACT_HUNDREDTHS = 10**15
 
 
 def _parse_instant(value: Any) -> datetime:
@@ -48,10 +52,13 @@ def _parse_instant(value: Any) -> datetime:
             "(e.g. 2026-06-18T06:06:30.499+08:00)"
         )
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        # fromisoformat reads a final Z as UTC; the pattern allows it nowhere else
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
     except ValueError as err:
         raise ValueError(f"{value!r} is not a valid time") from err
-    return to_utc(parsed)
+    except OverflowError as err:  # 0001-01-01T00:00:00+08:00 is before year 1
+        raise ValueError(f"{value!r} is outside the years 1 to 9999 in UTC") from err
 
 
 def _check_plate(value: str) -> str:
@@ -62,7 +69,7 @@ def _check_plate(value: str) -> str:
 
 
 def _check_sha256(value: str) -> str:
-    if not re.fullmatch(r"[0-9a-f]{64}", value):
+    if len(value) != 64 or value.strip(HEX_DIGITS):
         raise ValueError("must be 64 lowercase hex digits (SHA-256)")
     return value
 
@@ -170,8 +177,35 @@ def expected_rate_pct(over_kg: int, limit_kg: int) -> Decimal:
 
 
 def expected_record_id(record: "RecordIn | EventIn") -> str:
-    stamp = record.detected_at.strftime("%Y%m%dT%H%M%SZ")
+    stamp = _stamp(record.detected_at)
     return f"{record.station_code}-{record.lane_no}-{stamp}-{record.seq:06d}"
+
+
+def _stamp(at: datetime) -> str:
+    """``at.strftime("%Y%m%dT%H%M%SZ")``, without strftime's cost.
+
+    strftime writes years below 1000 without leading zeros; it is kept for them.
+    """
+    if at.year < 1000:
+        return at.strftime("%Y%m%dT%H%M%SZ")
+    fields = (at.year, at.month, at.day, at.hour, at.minute, at.second)
+    return "%d%02d%02dT%02d%02d%02dZ" % fields  # noqa: UP031 (the quickest form)
+
+
+def _rate_matches(sent: float, over_kg: int, limit_kg: int) -> bool:
+    """``Decimal(repr(sent)) == expected_rate_pct(over_kg, limit_kg)``, cheaper.
+
+    The expected rate in hundredths of a percent, rounded half up, is
+    ``(2 * over_kg * 10000 + limit_kg) // (2 * limit_kg)`` (both non-negative).
+    When it has at most 15 digits, a float's shortest repr is exactly that
+    decimal only for the float nearest to it, which ``hundredths / 100`` is
+    (int division is correctly rounded). tests/platform/test_schema_fast.py
+    holds the two together.
+    """
+    hundredths = (2 * over_kg * 10000 + limit_kg) // (2 * limit_kg)
+    if hundredths >= _EXACT_HUNDREDTHS or type(sent) is not float:
+        return Decimal(repr(float(sent))) == expected_rate_pct(over_kg, limit_kg)
+    return sent == hundredths / 100
 
 
 def consistency_problem(record: RecordIn) -> str | None:
@@ -179,8 +213,8 @@ def consistency_problem(record: RecordIn) -> str | None:
     over = max(0, record.gross_kg - record.limit_kg)
     if record.over_kg != over:
         return f"over_kg: is {record.over_kg}, but gross_kg - limit_kg gives {over}"
-    rate = expected_rate_pct(over, record.limit_kg)
-    if Decimal(repr(float(record.over_rate_pct))) != rate:
+    if not _rate_matches(record.over_rate_pct, over, record.limit_kg):
+        rate = expected_rate_pct(over, record.limit_kg)
         return (
             f"over_rate_pct: is {record.over_rate_pct}, "
             f"but over_kg / limit_kg gives {rate}"
