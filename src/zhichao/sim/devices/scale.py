@@ -278,10 +278,19 @@ class SimulatedIndicator:
             self._server = None
 
     def close(self) -> None:
-        """Close the master side: the reader sees the port vanish."""
+        """Close the master side: the reader sees the port vanish.
+
+        The link goes too, as udev removes a USB adapter's name when it is
+        unplugged. Left in place it would name a pty number the system hands
+        to the next pty anyone opens, and a reader trying the link again would
+        read (and flush) another program's line.
+        """
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+        if self._link is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._link)
 
     def reopen(self) -> str:
         """Close the pty and open a new one (at the same link, if any)."""
