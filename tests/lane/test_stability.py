@@ -351,6 +351,16 @@ def test_earlier_samples_count_only_back_to_one_off_the_readings():
     )
 
 
+def test_boundary_weight_with_a_rare_flicker_one_further_out_is_stable():
+    # 50/50 on two readings, and one reading in 20 a division below both: every
+    # window at 20 frames/s holds one or two of those
+    pattern = [-1] + [1, 0] * 9 + [1]
+
+    result = run(_levels(20, pattern))
+
+    assert result == StabilityResult(StabilityKind.STABLE, 49400, pytest.approx(1.05))
+
+
 @pytest.mark.parametrize("fps", FRAME_RATES)
 def test_readings_only_on_the_outer_divisions_are_refused(fps):
     # two readings 2 e apart, nothing between: a jump, not a flicker

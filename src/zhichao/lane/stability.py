@@ -14,28 +14,40 @@ A weight is declared stable when, over the last ``window_s`` seconds of samples:
 Readings are quantised to the division, so a settled weight shows as one
 reading, or as two adjacent ones when the true weight lies near the boundary
 between them (in any proportion, up to 50/50), or as one reading with rare
-flickers to the readings either side. Noise of ±2 e can also stay on three
-adjacent readings for a second, but it spreads over them about evenly.
+flickers to the readings either side, or as two adjacent ones with a rare
+flicker one further out. Noise of ±2 e can also stay on three adjacent
+readings for a second, but it spreads over them about evenly.
 
-The evidence rule scores each sample of the window: ``INNER_SCORE`` (2) for a
-reading between the window's lowest and highest readings (the middle one with
-the default band), and minus one for each inner reading the band has (−1 with
-the default band) for a reading on the lowest or highest one. The samples just
-before the window that stay on the same readings (up to ``EARLIER_WINDOWS``
-windows back) add their score when it is positive. The weight is stable when
-the total reaches ``EVIDENCE_NEEDED`` (16).
+The evidence rule scores each sample and takes the larger of two totals:
 
-With the default band the scores are log-likelihood ratios in units of ln 2:
-a settled weight that flickers to each side a tenth of the time shows its
-middle reading 4 times as often as noise spread evenly over five readings
+- *around the middle*: ``INNER_SCORE`` (2) for a reading between the window's
+  lowest and highest readings (the middle one with the default band), and
+  minus one for each inner reading the band has (−1 with the default band)
+  for a reading on the lowest or highest one;
+- *one rare outer reading*, for each side: ``CORE_SCORE`` (1) for a reading
+  off that side, and minus one more than the band has inner readings (−2 by
+  default) for a reading on it.
+
+The samples just before the window that stay on the same readings (up to
+``EARLIER_WINDOWS`` windows back) add their score when it is positive. The
+weight is stable when the total reaches ``EVIDENCE_NEEDED`` (16). A window
+with no reading between its lowest and highest has no evidence.
+
+With the default band the first scores are log-likelihood ratios in units of
+ln 2: a settled weight that flickers to each side a tenth of the time shows
+its middle reading 4 times as often as noise spread evenly over five readings
 (ln 4 = 2 ln 2) and an outer one half as often (−ln 2). The threshold is a
 ratio of 2^16: under such noise the ratio is a martingale, so a stretch that
 starts at a given sample reaches it, around a given middle reading, with a
-chance below 2^-16. Readings spread evenly over the band's readings score
-nothing on average, with any band, so they never pass. A full window of 11
-samples (10 frames/s) passes with one flicker to each side; one of 21 (20
-frames/s) with up to eight outer readings; a longer stretch on the same
-readings lets a window with more flickers pass a little later.
+chance below 2^-16. The second scores are each below the log-likelihood
+ratio of a weight on the boundary of two readings that flickers one further
+out a tenth of the time (log2 2.25 and −1), so the same bound holds. Both are
+set so that readings spread evenly over the band's readings score nothing on
+average, with any band: they never pass. A full window of 11 samples (10
+frames/s) passes with one flicker to each side of the middle; one of 21 (20
+frames/s) with up to eight, or with one rare reading on one side; a longer
+stretch on the same readings lets a window with more flickers pass a little
+later.
 
 The standard-error allowance exists because readings are quantised to one
 division: a settled truck flickering by one division can show an apparent slope
@@ -62,6 +74,7 @@ logger = logging.getLogger(__name__)
 SLOPE_CONFIDENCE = 2.0
 # The evidence rule for a window on the whole band (see the module docstring).
 INNER_SCORE = 2
+CORE_SCORE = 1
 EVIDENCE_NEEDED = 16
 # How far before the window, in windows, samples on the same readings count.
 EARLIER_WINDOWS = 3
@@ -209,23 +222,48 @@ class StabilityDetector:
     def _evidence(self, low: float, high: float) -> int:
         """The evidence rule's score for readings between ``low`` and ``high``.
 
-        The window's samples all count; the samples before it count back to the
-        first one off those readings, and only if together they add evidence.
+        The larger of two scores: a flicker to both sides of the inner readings,
+        or all readings but one outer one, which is rare (a weight near the
+        boundary of two readings that now and then flickers one further out).
         """
         division = self.config.division_kg
         inner_readings = round((high - low) / division) - 1
         if inner_readings < 1:
-            return 0  # nothing between the two readings: a jump, not a flicker
-        # so that readings spread evenly over the band score nothing on average
-        outer_score = -inner_readings * INNER_SCORE // 2
+            return 0  # under two divisions apart: no reading between them
         half = division / 2
 
-        def score(w: float) -> int:
-            outer = w < low + half or w > high - half
-            return outer_score if outer else INNER_SCORE
+        def side(w: float) -> int:
+            """-1 on the lowest reading, 1 on the highest, 0 between them."""
+            return -1 if w < low + half else 1 if w > high - half else 0
 
+        if all(side(w) for _, w in self._window):
+            return 0  # no reading between the outer ones: a jump, not a flicker
+        # Scores such that readings spread evenly over the band add nothing on
+        # average: around the inner readings, and with one rare outer reading.
+        outer = -inner_readings * INNER_SCORE // 2
+        rare = -(inner_readings + 1) * CORE_SCORE
+
+        def around(w: float) -> int:
+            return outer if side(w) else INNER_SCORE
+
+        def rare_low(w: float) -> int:
+            return rare if side(w) < 0 else CORE_SCORE
+
+        def rare_high(w: float) -> int:
+            return rare if side(w) > 0 else CORE_SCORE
+
+        return max(
+            self._stretch(score, low, high) for score in (around, rare_low, rare_high)
+        )
+
+    def _stretch(self, score, low: float, high: float) -> int:
+        """The window's score, plus that of the samples before it if it adds.
+
+        The samples before the window count back to the first one off the
+        readings between ``low`` and ``high``.
+        """
         total = sum(score(w) for _, w in self._window)
-        eps = LEVEL_EPS * division
+        eps = LEVEL_EPS * self.config.division_kg
         earlier = best = 0
         for _, w in reversed(self._earlier):
             if w < low - eps or w > high + eps:
