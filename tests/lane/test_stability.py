@@ -385,6 +385,13 @@ def test_a_band_of_one_division_takes_only_one_reading():
     assert run(_levels(10, [0]), config).at == pytest.approx(1.0)
 
 
+def test_a_band_under_one_division_still_takes_a_steady_reading():
+    config = StabilityConfig(band_divisions=0.5)
+
+    assert run(_levels(10, [0]), config).at == pytest.approx(1.0)
+    assert run(_levels(10, [0, 1]), config).kind is StabilityKind.TIMEOUT
+
+
 # --- zero tracking between trucks ------------------------------------------
 
 

@@ -212,7 +212,8 @@ class StabilityDetector:
         eps = LEVEL_EPS * division
         if high - low > self.config.band_kg + eps:
             return None
-        whole_band = high - low > self.config.band_kg - division + eps
+        free = max(self.config.band_kg - division, 0.0)  # needs no evidence
+        whole_band = high - low > free + eps
         if whole_band and self._evidence(low, high) < EVIDENCE_NEEDED:
             return None
         if not self._slope_ok():
