@@ -15,6 +15,7 @@ replaced in another process stops verifying with the next batch after the
 replacement commits.
 """
 
+import functools
 import hashlib
 import json
 import logging
@@ -374,10 +375,13 @@ def insert_rows(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -
     statement = (
         f"COPY {table.name} ({', '.join(names)}) FROM STDIN"  # names from the model
     )
+    types = _copy_types(table, tuple(names))
     dbapi = connection.connection.driver_connection
     dumps = _json_text
     try:
         with dbapi.cursor() as cursor, cursor.copy(statement) as copy:
+            if types:
+                copy.set_types(types)
             write = copy.write_row
             for row in rows:
                 write(
@@ -388,6 +392,35 @@ def insert_rows(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -
                 )
     except psycopg.IntegrityError as err:
         raise sa.exc.IntegrityError(statement, None, err) from err
+
+
+# the text each kind of column's values are written as in COPY: a JSON column
+# gets its text from _json_text, so it is written as text
+_COPY_TYPE_OF = {str: "text", int: "int8", bool: "bool", float: "float8"}
+
+
+@functools.cache
+def _copy_types(table: sa.Table, names: tuple[str, ...]) -> list[str] | None:
+    """The types to dump ``names`` of ``table`` with in ``COPY``, or None.
+
+    Told the types, psycopg picks each column's dumper once instead of once per
+    value (a tenth of the formatting); the text written is the same. None when a
+    column is of a kind not listed: psycopg then picks by each value's type.
+    """
+    types = []
+    for name in names:
+        column_type = table.c[name].type
+        if isinstance(column_type, sa.JSON):
+            types.append("text")
+            continue
+        python_type = getattr(column_type, "impl", column_type).python_type
+        if python_type is datetime:
+            types.append("timestamptz")
+        elif python_type in _COPY_TYPE_OF:
+            types.append(_COPY_TYPE_OF[python_type])
+        else:
+            return None
+    return types
 
 
 def _json_text(value: Any) -> str:
