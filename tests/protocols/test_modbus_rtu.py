@@ -85,6 +85,24 @@ def test_impossible_requests_are_refused(call):
         call()
 
 
+@pytest.mark.parametrize("vector", DATA["frames"], ids=lambda v: v["name"])
+def test_request_framer_every_split_of_every_request_vector(vector):
+    raw = bytes.fromhex(vector["hex"])
+    for cut in range(len(raw) + 1):
+        framer = rtu.RtuRequestFramer()
+        assert framer.feed(raw[:cut]) + framer.feed(raw[cut:] + raw) == [raw, raw]
+        assert framer.take_discarded() == b""
+
+
+@pytest.mark.parametrize("vector", DATA["replies"], ids=lambda v: v["name"])
+def test_reply_length_is_right_or_unknown_at_every_split(vector):
+    # the master reads a reply in pieces and asks how long it is after each
+    raw = bytes.fromhex(vector["hex"])
+    for cut in range(len(raw) + 1):
+        assert rtu.reply_length(raw[:cut], vector["function"]) in (None, len(raw))
+    assert rtu.reply_length(raw[:3], vector["function"]) == len(raw)
+
+
 def test_request_framer_resynchronises_after_noise():
     first = rtu.write_coil_request(1, 0, True)
     second = rtu.read_bits_request(1, 2, 0, 8)

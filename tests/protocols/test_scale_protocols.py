@@ -126,6 +126,25 @@ def test_framer_every_split_yields_the_frame_once(name, vector):
         assert first + second == [expected], cut
 
 
+@pytest.mark.parametrize(("name", "vector"), BAD, ids=ids(BAD))
+def test_framer_every_split_of_a_bad_vector_cuts_it_the_same(name, vector):
+    protocol = protocol_of(name, vector)
+    stream = sync(name, vector) + vector["raw"]
+    framer = protocol.new_framer()
+    whole = framer.feed_items(stream) + framer.flush()
+    for cut in range(len(stream) + 1):
+        framer = protocol.new_framer()
+
+        items = framer.feed_items(stream[:cut]) + framer.feed_items(stream[cut:])
+        items += framer.flush()
+
+        # the same frames, and the same bytes thrown away, wherever the cut
+        assert [c for f, c in items if f] == [c for f, c in whole if f], cut
+        assert b"".join(c for f, c in items if not f) == b"".join(
+            c for f, c in whole if not f
+        ), cut
+
+
 @pytest.mark.parametrize(("name", "vector"), GOOD, ids=ids(GOOD))
 def test_two_frames_in_one_read_and_garbage_between(name, vector):
     protocol = protocol_of(name, vector)
