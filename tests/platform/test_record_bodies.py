@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from platform_factories import make_record
 
 from zhichao.platform.api.errors import ApiError
 from zhichao.platform.api.records import parse_batch, parse_json
@@ -45,3 +46,19 @@ def test_a_batch_body_is_what_json_loads_gives():
     record = {"record_id": "1405250001-01-20260617T220631Z-000001", "seq": 1}
     body = json.dumps({"records": [record, {"basis": "第三条", "x": 6.12}]})
     assert parse_batch(body.encode(), 500) == json.loads(body)["records"]
+
+
+def test_a_record_with_nul_in_its_text_is_rejected_and_the_rest_stored(client):
+    # PostgreSQL cannot store NUL in a text column: once this failed the batch
+    bad = make_record(seq=1, basis="第三条\u0000")
+    flagged = make_record(seq=2, flags=["a\u0000b"])  # a JSON column can hold it
+    body = json.dumps({"records": [bad, flagged, make_record(seq=3)]})
+
+    answer = client.post(
+        "/api/v1/records", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert answer.status_code == 200, answer.text
+    results = answer.json()["results"]
+    assert [r["status"] for r in results] == ["rejected", "stored", "stored"]
+    assert results[0]["error"] == "basis: must not contain the NUL character (\\u0000)"

@@ -237,6 +237,18 @@ MESSAGES = [
         "photos[0].captured_at: '9999-12-31T23:00:00-01:00' is outside the years "
         "1 to 9999 in UTC",
     ),
+    (
+        {"basis": "第三条\x00"},
+        "basis: must not contain the NUL character (\\u0000)",
+    ),
+    (
+        {"signature": "\x00"},
+        "signature: must not contain the NUL character (\\u0000)",
+    ),
+    (
+        {"photos": [PHOTO, {**PHOTO, "camera": "rear\x00"}]},
+        "photos[1].camera: must not contain the NUL character (\\u0000)",
+    ),
 ]
 
 

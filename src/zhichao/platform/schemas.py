@@ -37,6 +37,9 @@ INSTANT_PATTERN = re.compile(
 )
 RATE_STEP = Decimal("0.01")
 HEX_DIGITS = "0123456789abcdef"
+NUL = "\x00"
+NUL_REASON = "must not contain the NUL character (\\u0000)"
+TEXT_FIELDS = ("prev_hash", "signature", "basis", "rules_version")
 # rates in hundredths of a percent up to this many have at most 15 significant
 # digits: the float nearest to such a decimal is the only float whose shortest
 # repr is that decimal (see _rate_matches)
@@ -159,6 +162,9 @@ class EventIn(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> "EventIn":
+        problem = text_problem(self)
+        if problem:
+            raise PydanticCustomError("unstorable", problem)
         expected_id = expected_record_id(self)
         if self.record_id != expected_id:
             raise PydanticCustomError(
@@ -208,8 +214,27 @@ def _rate_matches(sent: float, over_kg: int, limit_kg: int) -> bool:
     return sent == hundredths / 100
 
 
+def text_problem(record: "RecordIn | EventIn") -> str | None:
+    """A free-text field holding NUL, which a PostgreSQL text column cannot store.
+
+    The other strings are held to patterns or lists of words; JSON columns
+    (``video``, ``detail``, ``flags``, ``raw``) store NUL as ``\\u0000``.
+    """
+    for name in TEXT_FIELDS:
+        value = getattr(record, name, None)
+        if value is not None and NUL in value:
+            return f"{name}: {NUL_REASON}"
+    for index, photo in enumerate(getattr(record, "photos", ())):
+        if NUL in photo.camera:
+            return f"photos[{index}].camera: {NUL_REASON}"
+    return None
+
+
 def consistency_problem(record: RecordIn) -> str | None:
     """The first disagreement between fields, as ``"field: reason"``."""
+    problem = text_problem(record)
+    if problem:
+        return problem
     over = max(0, record.gross_kg - record.limit_kg)
     if record.over_kg != over:
         return f"over_kg: is {record.over_kg}, but gross_kg - limit_kg gives {over}"
