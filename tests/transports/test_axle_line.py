@@ -32,7 +32,8 @@ def test_good_vector_decodes(vector):
 
     reading = decode_axle_line(frame)
 
-    assert reading == AxleReading(vector["axles"], groups, raw=frame)
+    tyres = vector.get("tyres")
+    assert reading == AxleReading(vector["axles"], groups, raw=frame, tyres=tyres)
     assert encode_axle_line(reading) == frame
 
 
@@ -110,6 +111,10 @@ def test_framer_keeps_partial_prefix_at_end_of_chunk():
         AxleReading(6, (1, 2, 2)),
         AxleReading(2, ()),
         AxleReading(2, (0, 2)),
+        AxleReading(2, None, tyres="SD"),
+        AxleReading(2, (1, 1), tyres="S"),
+        AxleReading(2, (1, 1), tyres="SX"),
+        AxleReading(2, (1, 1), tyres=""),
     ],
 )
 def test_encode_refuses_impossible_reading(reading):
@@ -120,9 +125,15 @@ def test_encode_refuses_impossible_reading(reading):
 _groups = st.lists(st.integers(1, 5), min_size=1, max_size=6).filter(
     lambda g: sum(g) <= 20
 )
+_tyred = _groups.flatmap(
+    lambda g: st.text("SDW", min_size=sum(g), max_size=sum(g)).map(
+        lambda t: AxleReading(sum(g), tuple(g), tyres=t)
+    )
+)
 _readings = st.one_of(
     st.integers(1, 20).map(AxleReading),
     _groups.map(lambda g: AxleReading(sum(g), tuple(g))),
+    _tyred,
 )
 
 
@@ -133,6 +144,7 @@ def test_fuzz_axle_round_trip(reading):
     decoded = decode_axle_line(line)
 
     assert (decoded.axles, decoded.groups) == (reading.axles, reading.groups)
+    assert decoded.tyres == reading.tyres
     assert decoded.raw == line
 
 

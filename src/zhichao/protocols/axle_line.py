@@ -5,10 +5,12 @@ simulated identifier speaks and that a site adapter can translate to. It is
 described byte for byte in ``docs/wire-formats.md`` ("Axle identifier line
 format"). One ASCII line per vehicle::
 
-    AXLE,<count>[,<group>-<group>-...]\\r\\n
+    AXLE,<count>[,<group>-<group>-...[,<tyres>]]\\r\\n
 
 ``count`` is the number of axles (1-20, no leading zero); the optional groups
-are the axles per group from front to rear and must sum to ``count``.
+are the axles per group from front to rear and must sum to ``count``; the
+optional tyres, after the groups, are one letter per axle from front to rear
+(``S`` single, ``D`` twin, ``W`` wide single).
 """
 
 import re
@@ -19,13 +21,15 @@ from zhichao.protocols.readings import AxleReading
 
 PREFIX = b"AXLE,"
 TERMINATOR = b"\r\n"
-MAX_LINE = 64  # bytes, terminator included; a longer line is garbage
+MAX_LINE = 80  # bytes, terminator included; a longer line is garbage
 MAX_AXLES = 20
+TYRE_TYPES = "SDW"  # single, twin (dual), wide single
 
 _NUMBER = rb"[1-9][0-9]?"
 _LINE = re.compile(
     rb"AXLE,(?P<count>" + _NUMBER + rb")"
-    rb"(?:,(?P<groups>" + _NUMBER + rb"(?:-" + _NUMBER + rb")*))?\r\n"
+    rb"(?:,(?P<groups>" + _NUMBER + rb"(?:-" + _NUMBER + rb")*)"
+    rb"(?:,(?P<tyres>[SDW]+))?)?\r\n"
 )
 
 
@@ -52,27 +56,38 @@ def decode_axle_line(frame: bytes) -> AxleReading:
     if match["groups"] is not None:
         groups = tuple(int(part) for part in match["groups"].split(b"-"))
 
-    problem = _check_counts(axles, groups)
+    tyres = match["tyres"].decode("ascii") if match["tyres"] else None
+
+    problem = _check_counts(axles, groups, tyres)
     if problem:
         raise FrameError(f"axle line {frame!r}: {problem}")
-    return AxleReading(axles=axles, groups=groups, raw=bytes(frame))
+    return AxleReading(axles=axles, groups=groups, raw=bytes(frame), tyres=tyres)
 
 
 def encode_axle_line(reading: AxleReading) -> bytes:
     """The line an identifier sends for ``reading``; EncodingError if impossible."""
-    problem = _check_counts(reading.axles, reading.groups)
+    problem = _check_counts(reading.axles, reading.groups, reading.tyres)
     if problem:
         raise EncodingError(f"cannot encode axle reading: {problem}")
 
     line = b"AXLE,%d" % reading.axles
     if reading.groups is not None:
         line += b"," + b"-".join(b"%d" % group for group in reading.groups)
+    if reading.tyres is not None:
+        line += b"," + reading.tyres.encode("ascii")
     return line + TERMINATOR
 
 
-def _check_counts(axles: int, groups: tuple[int, ...] | None) -> str:
+def _check_counts(
+    axles: int, groups: tuple[int, ...] | None, tyres: str | None = None
+) -> str:
     if not 1 <= axles <= MAX_AXLES:
         return f"axle count {axles} is outside 1-{MAX_AXLES}"
+    if tyres is not None:
+        if groups is None:
+            return "tyres are sent only after the axle groups"
+        if len(tyres) != axles or not tyres or set(tyres) - set(TYRE_TYPES):
+            return f"tyres {tyres!r} must be one of S, D, W for each of {axles} axles"
     if groups is None:
         return ""
     if not groups or any(not 1 <= group <= MAX_AXLES for group in groups):

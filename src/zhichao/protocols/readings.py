@@ -75,6 +75,9 @@ class AxleReading:
     axles: int
     groups: tuple[int, ...] | None = None  # axles per group, front to rear
     raw: bytes = b""
+    # tyres per axle, front to rear, where the identifier tells them (轮胎):
+    # one letter each, S single, D twin (dual), W wide single
+    tyres: str | None = None
 
 
 class DeckState(StrEnum):

@@ -50,10 +50,13 @@ class SimulatedAxleCounter:
             )
 
     async def vehicle_passed(
-        self, axles: int, groups: tuple[int, ...] | None = None
+        self,
+        axles: int,
+        groups: tuple[int, ...] | None = None,
+        tyres: str | None = None,
     ) -> int:
         """Send the line for one vehicle to every client; return how many got it."""
-        line = encode_axle_line(AxleReading(axles, groups))
+        line = encode_axle_line(AxleReading(axles, groups, tyres=tyres))
         self.sent.append(line)
         reached = 0
         for writer in list(self._clients):
