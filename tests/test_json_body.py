@@ -196,3 +196,40 @@ def test_an_ordinary_record_body_is_decoded_without_the_reference(monkeypatch):
 
     monkeypatch.setattr(json_body.json, "loads", refuse)
     assert same(loads_body(body), {"records": [record] * 3})
+
+
+def has_lone_surrogate(value) -> bool:
+    return json_body.lone_surrogate_path(value) is not None
+
+
+@given(bodies())
+def test_fuzz_a_body_whose_strings_cannot_be_utf8_is_always_suspected(body):
+    try:
+        value = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return
+    if has_lone_surrogate(value):
+        assert json_body.may_hold_lone_surrogates(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"a": "\\ud800"}',
+        b'{"a": "x\\uDFFF"}',
+        b'{"\\udc00": 1}',
+        b'{"a": "\xed\xa0\x80"}',
+        '{"a": "\ud800"}'.encode("utf-16", "surrogatepass"),
+    ],
+)
+def test_lone_surrogates_are_suspected_and_found(body):
+    assert json_body.may_hold_lone_surrogates(body)
+    assert has_lone_surrogate(json.loads(body))
+
+
+def test_where_the_lone_surrogate_is():
+    record = {"video": {"clips": ["ok", "bad\udc00"]}, "seq": 1}
+    assert json_body.lone_surrogate_path(record) == "video.clips[1]"
+    assert json_body.lone_surrogate_path({"a\ud800": 1}) == "a\ud800"
+    assert json_body.lone_surrogate_path({"a": "\U0001f69a", "b": [1.5]}) is None
+    assert not json_body.may_hold_lone_surrogates('{"a": "\U0001f69a"}'.encode())

@@ -62,3 +62,19 @@ def test_a_record_with_nul_in_its_text_is_rejected_and_the_rest_stored(client):
     results = answer.json()["results"]
     assert [r["status"] for r in results] == ["rejected", "stored", "stored"]
     assert results[0]["error"] == "basis: must not contain the NUL character (\\u0000)"
+
+
+def test_a_record_with_a_lone_surrogate_is_rejected_and_the_rest_stored(client):
+    # UTF-8 cannot carry it, so it can be neither hashed nor signed
+    bad = make_record(seq=1, video={"clip": "x\ud800"})
+    body = json.dumps({"records": [bad, make_record(seq=2)]}).encode()
+
+    answer = client.post(
+        "/api/v1/records", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert answer.status_code == 200, answer.text
+    results = answer.json()["results"]
+    assert [r["status"] for r in results] == ["rejected", "stored"]
+    assert results[0]["record_id"] == bad["record_id"]
+    assert results[0]["error"].startswith("video.clip: holds a lone UTF-16 surrogate")

@@ -50,3 +50,44 @@ def loads_body(body: bytes) -> Any:
         except orjson.JSONDecodeError:
             pass
     return json.loads(body)
+
+
+# A lone surrogate can only come from json.loads: a \uD800-\uDFFF escape, UTF-8
+# bytes of a surrogate (ED A0-BF ..), or a UTF-16 or UTF-32 body (NUL bytes).
+_SURROGATE_SIGNS = (b"\\ud", b"\\uD", b"\xed", b"\x00")
+
+
+def may_hold_lone_surrogates(body: bytes) -> bool:
+    """False when no string decoded from ``body`` can hold a lone surrogate."""
+    return any(sign in body for sign in _SURROGATE_SIGNS)
+
+
+def lone_surrogate_path(value: Any, path: str = "") -> str | None:
+    """Where in ``value`` a string (or key) holds a lone surrogate, or None.
+
+    UTF-8 cannot carry such a string, so it can be neither hashed nor signed.
+    """
+    if isinstance(value, str):
+        return None if _encodes(value) else path or "record"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and not _encodes(key):
+                return where
+            found = lone_surrogate_path(item, where)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = lone_surrogate_path(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

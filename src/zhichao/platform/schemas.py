@@ -261,6 +261,21 @@ def consistency_problem(record: RecordIn) -> str | None:
     return None
 
 
+class UnencodableRecord(dict):
+    """An uploaded record that UTF-8 cannot carry, with where and why.
+
+    It cannot have been signed, and its canonical encoding cannot be made;
+    ``validate_record`` rejects it with ``problem``.
+    """
+
+    def __init__(self, data: dict, where: str) -> None:
+        super().__init__(data)
+        self.problem = (
+            f"{where}: holds a lone UTF-16 surrogate (a \\ud800-\\udfff escape "
+            "without its pair), which UTF-8 cannot carry"
+        )
+
+
 def validate_record(
     data: Any,
 ) -> tuple[RecordIn | EventIn | None, str | None]:
@@ -268,6 +283,8 @@ def validate_record(
 
     A ``kind`` of ``event`` is validated as an event, anything else as a pass.
     """
+    if type(data) is UnencodableRecord:
+        return None, data.problem
     if not isinstance(data, dict):
         return None, "record: must be a JSON object"
     model = EventIn if data.get("kind") == "event" else RecordIn

@@ -19,9 +19,13 @@ from zhichao.platform.api.deps import (
     read_body,
 )
 from zhichao.platform.api.errors import ApiError
-from zhichao.platform.json_body import loads_body
+from zhichao.platform.json_body import (
+    loads_body,
+    lone_surrogate_path,
+    may_hold_lone_surrogates,
+)
 from zhichao.platform.present import live_item
-from zhichao.platform.schemas import RecordIn
+from zhichao.platform.schemas import RecordIn, UnencodableRecord
 from zhichao.platform.settings import PlatformSettings
 from zhichao.timeutil import iso_utc, utcnow
 
@@ -222,7 +226,15 @@ def parse_batch(body: bytes, max_records: int) -> list[Any]:
             f"records: the batch holds {len(records)} records; "
             f"the limit is {max_records}",
         )
+    if may_hold_lone_surrogates(body):
+        records = [_unencodable_marked(record) for record in records]
     return records
+
+
+def _unencodable_marked(record: Any) -> Any:
+    """The record, or an ``UnencodableRecord`` that validation will reject."""
+    where = lone_surrogate_path(record) if isinstance(record, dict) else None
+    return record if where is None else UnencodableRecord(record, where)
 
 
 @router.get("/records", summary="Newest records for the live list")
