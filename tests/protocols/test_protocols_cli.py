@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from zhichao.protocols.cli import decode_stream
+from zhichao.protocols.cli import DEVICE_FORMATS, decode_frames, decode_stream
 from zhichao.protocols.registry import get_scale_protocol
 
 ZHICHAO = [str(Path(sys.executable).parent / "zhichao")]
@@ -89,3 +89,67 @@ def test_long_garbage_is_reported_in_bounded_lines():
         decode_stream(get_scale_protocol("xk3190-tf0"), "kg", iter([b"x" * 10_000]))
     )
     assert [len(bytes.fromhex(line["raw"])) for line in lines] == [4096, 4096, 1808]
+
+
+ONBON_TRAILER = bytes.fromhex(
+    "a5 01 00 10 16 00 01 14 c2 b3 41 31 32 33 34 b9 d2 20 b3 ac cf de"
+    "31 32 2e 33 b6 d6 9b d5 5a"
+)
+SCREEN_TEXT = b"\x02" + "鲁A1234挂\n超限12.3吨".encode("gbk") + b"\x03"
+RTU_COIL_ON = bytes.fromhex("01 05 00 00 ff 00 8c 3a")
+RTU_READ = bytes.fromhex("01 02 00 00 00 08 79 cc")
+
+
+@pytest.mark.parametrize(
+    ("protocol", "stream", "expected"),
+    [
+        (
+            "axle-line",
+            b"AXLE,6,1-2-3,SDDWWW\r\nAXLE,2\r\n",
+            [
+                {"axles": 6, "groups": [1, 2, 3], "tyres": "SDDWWW"},
+                {"axles": 2, "groups": None, "tyres": None},
+            ],
+        ),
+        ("onbon", ONBON_TRAILER, [{"lines": ["鲁A1234挂 超限12.3吨"]}]),
+        ("screen-text", SCREEN_TEXT, [{"lines": ["鲁A1234挂", "超限12.3吨"]}]),
+        (
+            "modbus-rtu",
+            RTU_COIL_ON + RTU_READ,
+            [
+                {"unit": 1, "function": 5, "coil": 0, "on": True},
+                {"unit": 1, "function": 2, "start": 0, "count": 8},
+            ],
+        ),
+    ],
+)
+def test_other_device_streams_decode_after_garbage(protocol, stream, expected):
+    rc, lines, _ = run(["--protocol", protocol, "-"], b"junk" + stream)
+
+    assert rc == 0
+    assert lines[0] == {"error": "4 bytes outside any frame", "raw": b"junk".hex()}
+    assert [{k: v for k, v in x.items() if k != "raw"} for x in lines[1:]] == expected
+    assert "".join(x["raw"] for x in lines) == (b"junk" + stream).hex()
+
+
+@pytest.mark.parametrize(
+    ("protocol", "frame"),
+    [
+        ("axle-line", b"AXLE,6,1-2-3,SDDWWW\r\n"),
+        ("onbon", ONBON_TRAILER),
+        ("modbus-rtu", RTU_COIL_ON),
+    ],
+)
+def test_a_damaged_frame_of_a_checked_format_is_never_a_reading(protocol, frame):
+    new_framer, describe = DEVICE_FORMATS[protocol]
+    for index in range(len(frame)):
+        damaged = frame[:index] + bytes([frame[index] ^ 0x01]) + frame[index + 1 :]
+
+        lines = list(decode_frames(new_framer, describe, iter([damaged])))
+
+        assert lines and all("error" in line for line in lines), (index, lines)
+
+
+def test_options_are_refused_for_a_format_without_any():
+    rc, _, err = run(["--protocol", "onbon", "--option", "x=1", "-"], b"")
+    assert rc == 2 and "apply to indicator formats" in err

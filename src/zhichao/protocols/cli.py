@@ -14,13 +14,15 @@ import importlib
 import json
 import logging
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import click
 
 from zhichao.errors import ConfigError, ProtocolError
+from zhichao.protocols import display_text, modbus_rtu, onbon
+from zhichao.protocols.axle_line import AxleLineFramer, decode_axle_line
 from zhichao.protocols.readings import WeightReading
 from zhichao.protocols.registry import (
     ScaleProtocol,
@@ -93,12 +95,41 @@ def protocol_from_cli(
         raise click.UsageError(str(err)) from err
 
 
+def _axle_line(frame: bytes) -> dict:
+    reading = decode_axle_line(frame)
+    return {"axles": reading.axles, "groups": reading.groups, "tyres": reading.tyres}
+
+
+def _rtu_request(frame: bytes) -> dict:
+    parsed = modbus_rtu.decode_frame(frame)
+    line: dict[str, Any] = {"unit": parsed.unit, "function": parsed.function}
+    if parsed.function == modbus_rtu.WRITE_SINGLE_COIL:
+        line["coil"], line["on"] = modbus_rtu.parse_write_coil(parsed)
+    else:
+        line["start"], line["count"] = modbus_rtu.parse_read_request(parsed)
+    return line
+
+
+# The byte streams of the other devices: name -> (new framer, frame -> JSON).
+DEVICE_FORMATS: dict[str, tuple[Callable[[], Any], Callable[[bytes], dict]]] = {
+    "axle-line": (AxleLineFramer, _axle_line),
+    "onbon": (onbon.OnbonFramer, lambda f: {"lines": list(onbon.decode_screen(f))}),
+    "screen-text": (
+        display_text.ScreenFramer,
+        lambda f: {"lines": list(display_text.decode_screen(f))},
+    ),
+    "modbus-rtu": (modbus_rtu.RtuRequestFramer, _rtu_request),
+}
+
 protocol_option = click.option(
     "--protocol",
     "protocol_name",
     required=True,
-    type=click.Choice(scale_protocol_names()),
-    help="The indicator's output format, as set on the indicator.",
+    type=click.Choice(scale_protocol_names() + sorted(DEVICE_FORMATS)),
+    help=(
+        "The indicator's output format, as set on the indicator; or axle-line, "
+        "onbon, screen-text (what a screen is sent), modbus-rtu (requests)."
+    ),
 )
 options_option = click.option(
     "--option",
@@ -134,12 +165,21 @@ def decode(
     unit: str,
     file: BinaryIO,
 ) -> None:
-    """Decode indicator bytes from FILE (- for stdin), one JSON line per frame.
+    """Decode device bytes from FILE (- for stdin), one JSON line per frame.
 
     FILE holds raw bytes, or a capture written by ``zhichao devices capture``.
     """
-    protocol = protocol_from_cli(protocol_name, option_pairs, custom_file)
-    for line in decode_stream(protocol, unit, _chunks(file)):
+    if protocol_name in DEVICE_FORMATS:
+        if option_pairs or custom_file:
+            raise click.UsageError(
+                f"--option and --custom apply to indicator formats, not {protocol_name}"
+            )
+        new_framer, describe = DEVICE_FORMATS[protocol_name]
+        lines = decode_frames(new_framer, describe, _chunks(file))
+    else:
+        protocol = protocol_from_cli(protocol_name, option_pairs, custom_file)
+        lines = decode_stream(protocol, unit, _chunks(file))
+    for line in lines:
         click.echo(json.dumps(line, ensure_ascii=False))
 
 
@@ -147,7 +187,20 @@ def decode_stream(
     protocol: ScaleProtocol, unit: str, chunks: Iterator[bytes]
 ) -> Iterator[dict]:
     """Yield one dict per frame or per run of discarded bytes, in stream order."""
-    framer = protocol.new_framer()
+
+    def describe(frame: bytes) -> dict:
+        return _reading_line(protocol.decode(frame, unit))
+
+    return decode_frames(protocol.new_framer, describe, chunks)
+
+
+def decode_frames(
+    new_framer: Callable[[], Any],
+    describe: Callable[[bytes], dict],
+    chunks: Iterator[bytes],
+) -> Iterator[dict]:
+    """One dict per frame (``describe``'s, or an error) or per discarded run."""
+    framer = new_framer()
     garbage = bytearray()
     for chunk in chunks:
         for is_frame, data in _items(framer, chunk):
@@ -157,9 +210,11 @@ def decode_stream(
                     yield from _garbage_lines(garbage)
                 continue
             yield from _garbage_lines(garbage)
-            yield _frame_line(protocol, data, unit)
+            yield _frame_line(describe, data)
     for _, data in framer.flush() or ():
         garbage += data
+    if not hasattr(framer, "feed_items"):
+        garbage += framer.take_discarded()  # its flush keeps them
     yield from _garbage_lines(garbage)
 
 
@@ -202,12 +257,12 @@ def capture_chunks(first: bytes, file: BinaryIO) -> Iterator[bytes]:
             raise click.ClickException(f"capture line {number}: {err}") from err
 
 
-def _frame_line(protocol: ScaleProtocol, frame: bytes, unit: str) -> dict:
+def _frame_line(describe: Callable[[bytes], dict], frame: bytes) -> dict:
     try:
-        reading = protocol.decode(frame, unit)
+        line = describe(frame)
     except ProtocolError as err:
         return {"error": str(err), "raw": frame.hex()}
-    return _reading_line(reading)
+    return {**line, "raw": frame.hex()}
 
 
 def _reading_line(reading: WeightReading) -> dict:
