@@ -110,6 +110,73 @@ def among(session: Session, column, values) -> sa.ColumnElement[bool]:
     return column == sa.any_(sa.bindparam(None, values, type_=array))
 
 
+def _any_of(column, name: str, dialect: str) -> sa.ColumnElement[bool]:
+    """``among`` for a statement built once: the values come as parameter ``name``."""
+    if dialect != "postgresql":
+        return column.in_(sa.bindparam(name, expanding=True))
+    array = postgresql.ARRAY(column.type)
+    return column == sa.any_(sa.bindparam(name, type_=array))
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The statements every batch runs, built and compiled once per dialect.
+
+    Building a select costs several times its round trip on this path; a
+    statement kept is compiled once and then only executed.
+    """
+
+    lock: sa.Select
+    matches: sa.CompoundSelect
+
+
+@functools.cache
+def _statements(dialect: str) -> _Statements:
+    lanes, stations, keys = Lane.__table__, Station.__table__, LaneKey.__table__
+    lock = (
+        sa.select(
+            lanes.c.id,
+            lanes.c.station_id,
+            stations.c.station_code,
+            lanes.c.lane_no,
+            lanes.c.head_seq,
+            lanes.c.head_hash,
+            keys.c.public_key,
+            keys.c.replaced_at,
+        )
+        .select_from(
+            lanes.join(stations, stations.c.id == lanes.c.station_id).outerjoin(
+                keys,
+                sa.and_(
+                    keys.c.station_code == stations.c.station_code,
+                    keys.c.lane_no == lanes.c.lane_no,
+                ),
+            )
+        )
+        .where(_any_of(lanes.c.id, "lane_ids", dialect))
+        .order_by(lanes.c.id, keys.c.id.desc())
+        .with_for_update(of=lanes)
+    )
+    matches = sa.union_all(
+        *(
+            sa.select(t.c.record_id, t.c.lane_id, t.c.content_hash, t.c.raw).where(
+                sa.or_(
+                    _any_of(t.c.record_id, "record_ids", dialect),
+                    _any_of(t.c.content_hash, "content_hashes", dialect),
+                )
+            )
+            for t in (model.__table__ for model in CHAIN_MODELS)
+        )
+    )
+    return _Statements(lock, matches)
+
+
+def _kept(session: Session) -> tuple[_Statements, sa.Connection]:
+    """The kept statements for the session's database, and its connection."""
+    connection = session.connection()
+    return _statements(connection.dialect.name), connection
+
+
 def content_hash(raw: dict[str, Any]) -> str:
     """SHA-256 of the canonical encoding without the chain fields."""
     return record_hashes(raw)[1]
@@ -175,29 +242,8 @@ def lock_lanes(session: Session, names: set[LaneName]) -> dict[LaneName, LockedL
     ids = {lane_id: name for name, (_, lane_id) in lane_ids(session, names).items()}
     if not ids:
         return {}
-    rows = session.execute(
-        sa.select(
-            Lane.id,
-            Lane.station_id,
-            Station.station_code,
-            Lane.lane_no,
-            Lane.head_seq,
-            Lane.head_hash,
-            LaneKey.public_key,
-            LaneKey.replaced_at,
-        )
-        .join(Station, Station.id == Lane.station_id)
-        .outerjoin(
-            LaneKey,
-            sa.and_(
-                LaneKey.station_code == Station.station_code,
-                LaneKey.lane_no == Lane.lane_no,
-            ),
-        )
-        .where(among(session, Lane.id, ids))
-        .order_by(Lane.id, LaneKey.id.desc())
-        .with_for_update(of=Lane)
-    )
+    kept, connection = _kept(session)
+    rows = connection.execute(kept.lock, {"lane_ids": list(ids)})
     locked: dict[LaneName, LockedLane] = {}
     for lane_id, station_id, code, lane_no, seq, head, key, replaced_at in rows:
         name = (code, lane_no)
@@ -222,17 +268,13 @@ def load_matches(
 
     One statement over both tables of the chain.
     """
-    selects = [
-        sa.select(model.record_id, model.lane_id, model.content_hash, model.raw).where(
-            sa.or_(
-                among(session, model.record_id, record_ids),
-                among(session, model.content_hash, content_hashes),
-            )
-        )
-        for model in CHAIN_MODELS
-    ]
+    kept, connection = _kept(session)
+    rows = connection.execute(
+        kept.matches,
+        {"record_ids": list(record_ids), "content_hashes": list(content_hashes)},
+    )
     found = StoredMatches()
-    for record_id, lane_id, chash, raw in session.execute(sa.union_all(*selects)):
+    for record_id, lane_id, chash, raw in rows:
         if record_id in record_ids:
             found.raw_by_id.setdefault(record_id, raw)
         if chash in content_hashes:
@@ -276,7 +318,11 @@ def store_records(
     statuses = {
         rid: s.value for o in outcomes.values() for rid, s in o.statuses.items()
     }
-    _insert(session, new, cands, lanes, statuses, received_at)
+    heads = _moved_heads(states, outcomes)
+    rows = _rows(new, cands, lanes, statuses, received_at)
+    if not _insert_one_moving_head(session, rows, heads):
+        _insert(session, rows)
+        _move_heads(session, heads)
     _write_outcomes(session, states, outcomes, received_at)
     return statuses
 
@@ -327,7 +373,8 @@ def _load_stored(session: Session, states, by_lane) -> None:
                 )
 
 
-def _insert(session, new, cands, lanes, statuses, received_at) -> None:
+def _rows(new, cands, lanes, statuses, received_at) -> dict[sa.Table, list[dict]]:
+    """The rows to insert, by table: passes, events and photo references."""
     passes, events, photos = [], [], []
     for record in new:
         cand = cands[record.record_id]
@@ -351,11 +398,78 @@ def _insert(session, new, cands, lanes, statuses, received_at) -> None:
         row["rear_plate_color"] = str(record.rear_plate_color)
         passes.append(row)
         photos.extend(_photo_row(record.record_id, p) for p in record.photos)
-    for model, rows in ((WeighingRecord, passes), (LaneEvent, events)):
-        if rows:
-            insert_rows(session, model.__table__, rows)
-    if photos:
-        insert_rows(session, RecordPhoto.__table__, photos)
+    tables = {
+        WeighingRecord.__table__: passes,
+        LaneEvent.__table__: events,
+        RecordPhoto.__table__: photos,
+    }
+    return {table: rows for table, rows in tables.items() if rows}
+
+
+def _insert(session, rows: dict[sa.Table, list[dict]]) -> None:
+    for table, table_rows in rows.items():
+        insert_rows(session, table, table_rows)
+
+
+def _insert_one_moving_head(session, rows, heads: list[dict]) -> bool:
+    """On PostgreSQL, one record and its lane's new head in a single statement.
+
+    A station that sends each record as it weighs makes one such request per
+    record; a ``COPY`` and an ``UPDATE`` would be three round trips instead of
+    one. Returns False (nothing written) for anything else.
+    """
+    if len(rows) != 1 or len(heads) > 1:
+        return False
+    ((table, table_rows),) = rows.items()
+    if len(table_rows) != 1 or table is RecordPhoto.__table__:
+        return False
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return False
+    (row,) = table_rows
+    statement = _insert_statement(table, tuple(row), moves_head=bool(heads))
+    params = {f"new_{name}": value for name, value in row.items()}
+    connection.execute(statement, params | (heads[0] if heads else {}))
+    return True
+
+
+@functools.cache
+def _insert_statement(table: sa.Table, names: tuple[str, ...], moves_head: bool):
+    # parameters named after no column: SQLAlchemy would add a parameter named
+    # like a column of ``lanes`` (station_id) to the head's UPDATE as well
+    statement = sa.insert(table).values(
+        {name: sa.bindparam(f"new_{name}") for name in names}
+    )
+    if moves_head:
+        statement = statement.add_cte(_move_head_statement().cte("moved_head"))
+    return statement
+
+
+@functools.cache
+def _move_head_statement() -> sa.Update:
+    lanes = Lane.__table__
+    return (
+        sa.update(lanes)
+        .where(lanes.c.id == sa.bindparam("moved_lane"))
+        .values(
+            head_seq=sa.bindparam("moved_seq"), head_hash=sa.bindparam("moved_hash")
+        )
+    )
+
+
+def _moved_heads(states, outcomes: dict[int, LaneOutcome]) -> list[dict]:
+    """Parameters of ``_move_head_statement`` for each lane whose head moved."""
+    return [
+        {"moved_lane": lane_id, "moved_seq": o.head_seq, "moved_hash": o.head_hash}
+        for lane_id, o in outcomes.items()
+        if (o.head_seq, o.head_hash)
+        != (states[lane_id].head_seq, states[lane_id].head_hash)
+    ]
+
+
+def _move_heads(session: Session, heads: list[dict]) -> None:
+    if heads:
+        session.connection().execute(_move_head_statement(), heads)
 
 
 def insert_rows(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
@@ -436,8 +550,8 @@ def _photo_row(record_id: str, photo: PhotoRef) -> dict[str, Any]:
 
 
 def _write_outcomes(session, states, outcomes: dict[int, LaneOutcome], received_at):
-    """Alarms, changed statuses and moved heads, a statement for each kind."""
-    alarms, heads = [], []
+    """Alarms and changed statuses, a statement for each kind."""
+    alarms = []
     updates: dict[str, list[str]] = defaultdict(list)  # status -> record ids
     for lane_id, outcome in outcomes.items():
         state = states[lane_id]
@@ -458,10 +572,6 @@ def _write_outcomes(session, states, outcomes: dict[int, LaneOutcome], received_
             )
         for record_id, status in outcome.updates.items():
             updates[str(status)].append(record_id)
-        if (outcome.head_seq, outcome.head_hash) != (state.head_seq, state.head_hash):
-            heads.append(
-                dict(id=lane_id, head_seq=outcome.head_seq, head_hash=outcome.head_hash)
-            )
     if alarms:
         session.execute(sa.insert(Alarm), alarms)
     for status, record_ids in sorted(updates.items()):
@@ -471,5 +581,3 @@ def _write_outcomes(session, states, outcomes: dict[int, LaneOutcome], received_
                 .where(among(session, model.record_id, record_ids))
                 .values(verification=status)
             )
-    if heads:
-        session.execute(sa.update(Lane), heads)
