@@ -116,8 +116,13 @@ async def test_reader_recovers_when_pty_closes_and_reopens(indicator, caplog):
     caplog.set_level(logging.INFO, logger="zhichao.transports.stream_reader")
 
     sim.close()
-    await asyncio.sleep(0.5)  # a few failed reopen attempts
+    # a loaded machine may take a while to report the hang-up: wait for it
+    for _ in range(100):
+        if not reader.connected:
+            break
+        await asyncio.sleep(0.1)
     assert not reader.connected
+    await asyncio.sleep(0.3)  # a few failed reopen attempts
     sim.reopen()
     sim.set_weight(25000)
     await collector.until(lambda r: r[-1].weight_kg == 25000)
