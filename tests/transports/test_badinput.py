@@ -1,6 +1,6 @@
 import logging
 
-from zhichao.transports.badinput import BadInputLog, hex_preview
+from zhichao.transports.badinput import MAX_KINDS, BadInputLog, hex_preview
 
 LOGGER = logging.getLogger("test.badinput")
 
@@ -54,6 +54,22 @@ def test_each_kind_is_logged_once_with_its_bytes_in_the_same_window(caplog):
         "lane 01 scale 1 more checksum errors (2 bytes) in the last 10 s, "
         "not logged singly",
     ]
+
+
+def test_many_kinds_share_one_window_beyond_the_limit(caplog):
+    clock = Clock()
+    bad = BadInputLog(LOGGER, "camera listener", window_s=10, clock=clock)
+
+    for number in range(1000):  # e.g. posts to ever new camera names
+        bad.report(f"camera c{number} post refused", b"\x00", f"posts from c{number}")
+
+    assert len(caplog.records) == MAX_KINDS + 1
+    bad.flush(force=True)
+    assert (
+        caplog.records[-1]
+        .getMessage()
+        .startswith(f"camera listener {1000 - MAX_KINDS - 1} more bad inputs")
+    )
 
 
 def test_hex_preview_truncates_long_input():

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 HEX_LIMIT = 64  # bytes of raw input shown in a log line
 DEFAULT_KIND = "bad inputs"
+MAX_KINDS = 32  # kinds beyond these share one window, so a flood stays bounded
 
 
 def hex_preview(data: bytes, limit: int = HEX_LIMIT) -> str:
@@ -57,6 +58,8 @@ class BadInputLog:
         summary of the inputs held back says it.
         """
         now = self._clock()
+        if kind not in self._windows and len(self._windows) >= MAX_KINDS:
+            kind = DEFAULT_KIND
         window = self._windows.setdefault(kind, _Window())
         if now < window.end:
             window.suppressed += 1
