@@ -153,3 +153,46 @@ def test_a_damaged_frame_of_a_checked_format_is_never_a_reading(protocol, frame)
 def test_options_are_refused_for_a_format_without_any():
     rc, _, err = run(["--protocol", "onbon", "--option", "x=1", "-"], b"")
     assert rc == 2 and "apply to indicator formats" in err
+
+
+CAMERA_VECTORS = Path(__file__).resolve().parent.parent / "vectors"
+
+
+@pytest.mark.parametrize(
+    ("protocol", "file", "plates"),
+    [
+        ("hikvision-anpr", "hikvision-anpr/pictures-first.multipart", ["晋E12345"]),
+        ("hikvision-anpr", "hikvision-anpr/isapi-namespace.xml", ["晋E12345"]),
+        ("vzenith", "vzenith/new-energy-large.json", ["粤B12345D"]),
+        ("dahua", "dahua-traffic/two-events.stream", ["鲁A1234挂", "鲁A1234挂"]),
+    ],
+)
+def test_camera_bodies_decode_to_their_plate_reads(protocol, file, plates):
+    rc, lines, _ = run(["--protocol", protocol, str(CAMERA_VECTORS / file)])
+
+    assert rc == 0
+    assert [line["plate"] for line in lines] == plates
+    assert all(line["camera_time"].endswith("+08:00") for line in lines)
+
+
+def test_camera_body_with_pictures_lists_them_by_role():
+    file = CAMERA_VECTORS / "hikvision-anpr/pictures-first.multipart"
+
+    _, [line], _ = run(["--protocol", "hikvision-anpr", str(file)])
+
+    assert sorted(p["role"] for p in line["pictures"]) == ["plate", "scene"]
+
+
+@pytest.mark.parametrize(
+    ("protocol", "file", "says"),
+    [
+        ("hikvision-anpr", "hikvision-anpr/billion-laughs.xml", "XML refused"),
+        ("hikvision-anpr", "hikvision-anpr/bad-plate.xml", "never used after"),
+        ("vzenith", "vzenith/bad-plate.json", "has 6 characters"),
+    ],
+)
+def test_refused_camera_bodies_say_why(protocol, file, says):
+    rc, [line], _ = run(["--protocol", protocol, str(CAMERA_VECTORS / file)])
+
+    assert rc == 0
+    assert says in line["error"]

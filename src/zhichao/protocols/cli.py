@@ -23,6 +23,11 @@ import click
 from zhichao.errors import ConfigError, ProtocolError
 from zhichao.protocols import display_text, modbus_rtu, onbon
 from zhichao.protocols.axle_line import AxleLineFramer, decode_axle_line
+from zhichao.protocols.camera_bodies import (
+    CAMERA_FORMATS,
+    decode_body,
+    guess_content_type,
+)
 from zhichao.protocols.readings import WeightReading
 from zhichao.protocols.registry import (
     ScaleProtocol,
@@ -125,10 +130,13 @@ protocol_option = click.option(
     "--protocol",
     "protocol_name",
     required=True,
-    type=click.Choice(scale_protocol_names() + sorted(DEVICE_FORMATS)),
+    type=click.Choice(
+        scale_protocol_names() + sorted(DEVICE_FORMATS) + list(CAMERA_FORMATS)
+    ),
     help=(
         "The indicator's output format, as set on the indicator; or axle-line, "
-        "onbon, screen-text (what a screen is sent), modbus-rtu (requests)."
+        "onbon, screen-text (what a screen is sent), modbus-rtu (requests), "
+        "or a camera's event body: hikvision-anpr, vzenith, dahua."
     ),
 )
 options_option = click.option(
@@ -157,23 +165,33 @@ custom_option = click.option(
     show_default=True,
     help="The unit the indicator displays.",
 )
+@click.option(
+    "--content-type",
+    help="A camera body's Content-Type header (guessed from the body if left out).",
+)
 @click.argument("file", type=click.File("rb"))
 def decode(
     protocol_name: str,
     option_pairs: tuple[str, ...],
     custom_file: Path | None,
     unit: str,
+    content_type: str | None,
     file: BinaryIO,
 ) -> None:
     """Decode device bytes from FILE (- for stdin), one JSON line per frame.
 
-    FILE holds raw bytes, or a capture written by ``zhichao devices capture``.
+    FILE holds raw bytes, or a capture written by ``zhichao devices capture``;
+    for a camera, the body it posted (or the bytes of a Dahua event stream).
     """
-    if protocol_name in DEVICE_FORMATS:
-        if option_pairs or custom_file:
-            raise click.UsageError(
-                f"--option and --custom apply to indicator formats, not {protocol_name}"
-            )
+    if protocol_name not in scale_protocol_names() and (option_pairs or custom_file):
+        raise click.UsageError(
+            f"--option and --custom apply to indicator formats, not {protocol_name}"
+        )
+    if protocol_name in CAMERA_FORMATS:
+        body = b"".join(_chunks(file))
+        kind = content_type or guess_content_type(protocol_name, body)
+        lines = decode_body(protocol_name, body, kind)
+    elif protocol_name in DEVICE_FORMATS:
         new_framer, describe = DEVICE_FORMATS[protocol_name]
         lines = decode_frames(new_framer, describe, _chunks(file))
     else:
