@@ -5,6 +5,7 @@ import asyncio
 import pytest
 
 from zhichao.errors import ConfigError, DeviceError
+from zhichao.sim.demo import free_port
 from zhichao.sim.devices.barrier import SimulatedHikvisionBarrier, SimulatedRtuBoard
 from zhichao.sim.devices.relay import SimulatedRelay
 from zhichao.transports.barriers import ISAPI_BODY, open_barrier
@@ -149,6 +150,24 @@ async def test_modbus_rtu_wrong_unit_times_out_as_device_error(rtu_board):
         await barrier.open()
     await barrier.aclose()
     assert rtu_board.writes == []
+
+
+async def test_hikvision_barrier_that_never_answers_says_so():
+    async def hold(reader, writer):
+        await reader.read()  # read the request, answer nothing
+
+    server = await asyncio.start_server(hold, "127.0.0.1", free_port())
+    port = server.sockets[0].getsockname()[1]
+    barrier = open_barrier(
+        {"kind": "hikvision-isapi", "url": f"http://127.0.0.1:{port}"}
+        | {"timeout_s": 0.3}
+    )
+    try:
+        with pytest.raises(DeviceError, match="open: ReadTimeout, no answer"):
+            await barrier.open()
+    finally:
+        await barrier.aclose()
+        server.close()
 
 
 async def test_hikvision_barrier_opens_and_closes_with_digest_auth(hikvision):

@@ -144,7 +144,8 @@ class HikvisionBarrier:
             )
         except httpx.HTTPError as err:
             self._note_failure(err)
-            raise DeviceError(f"{self._tag}: {mode}: {err or 'no answer'}") from err
+            reason = str(err) or f"{type(err).__name__}, no answer"
+            raise DeviceError(f"{self._tag}: {mode}: {reason}") from err
         if response.status_code != 200:
             self._note_failure(response.status_code)
             raise DeviceError(

@@ -81,7 +81,7 @@ class StreamDisplay:
                 except ERRORS as err:
                     await self._drop()
                     self._note_failure(err)
-                    raise DeviceError(f"{self._tag}: {err or 'timeout'}") from err
+                    raise DeviceError(f"{self._tag}: {str(err) or 'timeout'}") from err
         self._note_success()
 
     async def close(self) -> None:
@@ -107,7 +107,7 @@ class StreamDisplay:
 
     def _note_failure(self, err: Exception) -> None:
         if not self._failing:
-            logger.warning("%s lost: %s", self._tag, err or "timeout")
+            logger.warning("%s lost: %s", self._tag, str(err) or "timeout")
             self._failing = True
 
     def _note_success(self) -> None:
