@@ -550,3 +550,85 @@ def test_unusable_axle_count_falls_back_to_no_count():
 
 def test_idle_text():
     assert Bench().lane.idle_text() == ("欢迎", "请上磅", "", "")
+
+
+def _combination_with_tyres(bench, tyres, groups=(1, 2, 3)):
+    bench.plate("晋E12345")
+    bench.plate("晋E1234挂", "rear")
+    bench.send(AxleEvent(AxleReading(sum(groups), groups, tyres=tyres)))
+
+
+def test_single_tyred_trailer_axles_lower_the_limit_and_the_basis_says_why():
+    bench = Bench()
+    _combination_with_tyres(bench, "SDDDSS")
+
+    (record,) = records(bench.weigh(45000))
+
+    assert record["limit_kg"] == 49000 - 2 * 3000
+    assert record["verdict"] == "held"
+    assert record["over_kg"] == 2000
+    assert "第三条第二款第（二）项" in record["basis"]
+    assert record["basis"].endswith("2轴，减6000千克，为43000千克")
+    assert record["flags"] == ["single_tyre_reduction"]
+    assert record["axle_groups"] == [1, 2, 3]
+    assert record["axle_tyres"] == "SDDDSS"
+
+
+def test_twin_tyres_and_a_single_tyred_steer_axle_lower_nothing():
+    bench = Bench()
+    _combination_with_tyres(bench, "SDDDDD")
+
+    (record,) = records(bench.weigh(45000))
+
+    assert record["limit_kg"] == 49000
+    assert record["flags"] == []
+    assert record["axle_tyres"] == "SDDDDD"
+
+
+def test_wide_single_trailer_tyres_lower_nothing_and_say_so():
+    bench = Bench()
+    _combination_with_tyres(bench, "SDDWWW")
+
+    (record,) = records(bench.weigh(45000))
+
+    assert record["limit_kg"] == 49000
+    assert record["basis"].endswith("3轴为加宽轮胎，不减")
+    assert record["flags"] == ["wide_tyres"]
+
+
+def test_no_tyres_from_the_identifier_judges_as_twin_tyred():
+    bench = Bench()
+    bench.plate("晋E12345")
+    bench.plate("晋E1234挂", "rear")
+    bench.send(AxleEvent(AxleReading(6, (1, 2, 3))))
+
+    (record,) = records(bench.weigh(45000))
+
+    assert record["limit_kg"] == 49000
+    assert record["flags"] == []
+    assert record["axle_groups"] == [1, 2, 3]
+    assert "axle_tyres" not in record
+
+
+def test_a_count_alone_adds_no_axle_members():
+    bench = Bench()
+    bench.plate("晋E12345")
+    bench.plate("晋E1234挂", "rear")
+    bench.axles(6)
+
+    (record,) = records(bench.weigh(45000))
+
+    assert record["limit_kg"] == 49000
+    assert set(record) == PROTOCOL_FIELDS
+
+
+def test_a_trucks_single_tyred_rear_axle_is_flagged_not_counted():
+    bench = Bench()
+    bench.plate("晋E12345")
+    bench.plate("晋E12345", "rear")
+    bench.send(AxleEvent(AxleReading(3, (1, 2), tyres="SDS")))
+
+    (record,) = records(bench.weigh(24000))
+
+    assert record["limit_kg"] == 25000
+    assert record["flags"] == ["single_tyres_not_counted"]

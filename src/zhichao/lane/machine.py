@@ -58,6 +58,7 @@ from zhichao.lane.stability import (
     ZeroKind,
     ZeroTracker,
 )
+from zhichao.lane.tyres import TyreInputs, tyre_inputs
 from zhichao.protocols.readings import (
     AxleReading,
     DeckReading,
@@ -572,7 +573,9 @@ class Lane:
         if self._pass.manual_axles is not None:
             self._pass.axles = AxleReading(self._pass.manual_axles)
         axles = self._pass.axles.axles if self._pass.axles else None
-        verdict, judge_flags = self._judge(axles, gross_kg, vehicle_kind(front, rear))
+        kind = vehicle_kind(front, rear)
+        tyres = tyre_inputs(self._pass.axles, kind)
+        verdict, judge_flags = self._judge(axles, gross_kg, kind, tyres)
 
         facts = PassFacts(
             station_code=self.config.station_code,
@@ -586,7 +589,10 @@ class Lane:
             reweigh_of=self._reweigh_of((front, rear), at),
         )
         flags = merge_flags(
-            self._lane_flags(front, rear, axles), judge_flags, self._skew_flags(at)
+            self._lane_flags(front, rear, axles),
+            tyres.flags,
+            judge_flags,
+            self._skew_flags(at),
         )
         record = build_record(facts, verdict, flags)
         alternatives = checks.plate_alternatives(
@@ -783,19 +789,21 @@ class Lane:
     # -- helpers ----------------------------------------------------------
 
     def _judge(
-        self, axles: int | None, gross_kg: int, kind: str | None
+        self, axles: int | None, gross_kg: int, kind: str | None, tyres: TyreInputs
     ) -> tuple[Verdict, list[str]]:
         """Judge the pass; a description the rules refuse falls back to less."""
-        attempts = [(axles, kind, [])]
+        attempts = [(axles, kind, tyres, [])]
         if kind is not None:
-            attempts.append((axles, None, []))
+            attempts.append((axles, None, tyres, []))
         if axles is not None:
-            attempts.append((None, None, ["axle_count_unusable"]))
-        for count, configuration, extra in attempts:
+            attempts.append((None, None, TyreInputs(), ["axle_count_unusable"]))
+        for count, configuration, given, extra in attempts:
             vehicle = VehicleInput(
                 axles=count,
                 gross_kg=gross_kg,
                 kind=configuration,
+                single_tyre_axles=given.single_tyre_axles,
+                wide_tyres=given.wide_tyres,
                 tolerance_kg=self.config.tolerance_kg,
             )
             try:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from zhichao.lane.events import ENTRY, FRONT, REAR
+from zhichao.lane.tyres import axle_config
 from zhichao.protocols.readings import AxleReading, Picture, PlateColor, PlateRead
 from zhichao.rules import Verdict
 from zhichao.timeutil import iso_utc, to_utc
@@ -89,6 +90,7 @@ def build_record(facts: PassFacts, verdict: Verdict, flags: list[str]) -> dict:
         "photos": photos,
         "left_without_weighing": False,
         "video": None,
+        **axle_config(facts.axles),
     }
 
 
