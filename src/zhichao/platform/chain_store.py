@@ -190,22 +190,23 @@ def record_hashes(raw: dict[str, Any]) -> tuple[str, str]:
     encoder's checks run once for both.
     """
     plain = plain_json(raw)
-    full = encode_plain(
-        NOT_PLAIN
-        if plain is NOT_PLAIN
-        else {k: v for k, v in plain.items() if k != SIGNATURE_FIELD}
-    )
-    content = encode_plain(
-        NOT_PLAIN
-        if plain is NOT_PLAIN
-        else {k: v for k, v in plain.items() if k not in CHAIN_FIELDS}
-    )
-    if full is None or content is None:
-        full = canonical_bytes(raw)
-        content = canonical_bytes(
-            {k: v for k, v in raw.items() if k not in CHAIN_FIELDS}
-        )
-    return hashlib.sha256(full).hexdigest(), hashlib.sha256(content).hexdigest()
+    if plain is not NOT_PLAIN:
+        # one copy, trimmed in two steps (cheaper than two filtered copies)
+        body = dict(plain)
+        body.pop(SIGNATURE_FIELD, None)
+        full = encode_plain(body)
+        for name in CHAIN_FIELDS:
+            body.pop(name, None)
+        content = encode_plain(body)
+        if full is not None and content is not None:
+            return _hex(full), _hex(content)
+    full = canonical_bytes(raw)
+    content = canonical_bytes({k: v for k, v in raw.items() if k not in CHAIN_FIELDS})
+    return _hex(full), _hex(content)
+
+
+def _hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def lane_ids(session: Session, names: set[LaneName]) -> dict[LaneName, tuple[int, int]]:
@@ -380,7 +381,8 @@ def _rows(new, cands, lanes, statuses, received_at) -> dict[sa.Table, list[dict]
         cand = cands[record.record_id]
         lane = lanes[(record.station_code, record.lane_no)]
         # the validated fields as they are (model_dump would copy them again)
-        row = {k: v for k, v in record.__dict__.items() if k != "photos"}
+        row = record.__dict__.copy()
+        row.pop("photos", None)
         row.update(
             station_id=lane.station_id,
             lane_id=lane.lane_id,
