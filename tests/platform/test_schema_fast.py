@@ -249,6 +249,26 @@ MESSAGES = [
         {"photos": [PHOTO, {**PHOTO, "camera": "rear\x00"}]},
         "photos[1].camera: must not contain the NUL character (\\u0000)",
     ),
+    (
+        {"axle_groups": [1, 2, 2]},
+        "axle_groups: add up to 5, but axles is 6",
+    ),
+    (
+        {"axle_groups": [1, 2, True, 2]},
+        "axle_groups: expected a list of axle counts (1 to 30) or null",
+    ),
+    (
+        {"axle_groups": [1, 2, 3], "axle_tyres": "SDDDD"},
+        "axle_tyres: 5 letters, but axles is 6",
+    ),
+    (
+        {"axle_groups": [1, 2, 3], "axle_tyres": "sdddddd"},
+        "axle_tyres: expected one letter per axle, S, D or W, or null",
+    ),
+    (
+        {"axle_tyres": "SDDDDD"},
+        "axle_tyres: given without axle_groups",
+    ),
 ]
 
 
@@ -269,6 +289,8 @@ def test_bad_records_are_told_exactly_why(fields, message):
         {"gross_kg": 49_001, "over_kg": 1, "over_rate_pct": 0.0},
         {"gross_kg": 49_003, "over_kg": 3, "over_rate_pct": 0.01},
         {"photos": [PHOTO, {**PHOTO, "role": "scene", "sha256": "0f" * 32}]},
+        {"axle_groups": [1, 2, 3]},
+        {"axle_groups": [1, 2, 3], "axle_tyres": "SDDDSS"},
     ],
 )
 def test_good_records_pass_with_their_times_in_utc(fields):

@@ -40,6 +40,7 @@ HEX_DIGITS = "0123456789abcdef"
 NUL = "\x00"
 NUL_REASON = "must not contain the NUL character (\\u0000)"
 TEXT_FIELDS = ("prev_hash", "signature", "basis", "rules_version")
+AXLE_TYRES_PATTERN = re.compile(r"[SDW]{1,30}")
 # rates in hundredths of a percent up to this many have at most 15 significant
 # digits: the float nearest to such a decimal is the only float whose shortest
 # repr is that decimal (see _rate_matches)
@@ -133,6 +134,15 @@ class RecordIn(BaseModel):
     photos: list[PhotoRef]
     left_without_weighing: StrictBool
     video: dict[str, Any] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _axle_config(cls, data: Any) -> Any:
+        # kept in the raw record only: the stored row has no columns for them
+        problem = axle_config_problem(data) if isinstance(data, dict) else None
+        if problem:
+            raise PydanticCustomError("inconsistent", problem)
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> "RecordIn":
@@ -258,6 +268,29 @@ def consistency_problem(record: RecordIn) -> str | None:
         )
     if record.reweigh_of == record.record_id:
         return "reweigh_of: a record cannot re-weigh itself"
+    return None
+
+
+def axle_config_problem(data: dict[str, Any]) -> str | None:
+    """Optional ``axle_groups`` and ``axle_tyres`` that do not fit ``axles``."""
+    groups, tyres = data.get("axle_groups"), data.get("axle_tyres")
+    axles = data.get("axles")
+    if groups is not None and not (
+        isinstance(groups, list)
+        and groups
+        and all(type(g) is int and 1 <= g <= 30 for g in groups)
+    ):
+        return "axle_groups: expected a list of axle counts (1 to 30) or null"
+    if tyres is not None and not (
+        isinstance(tyres, str) and AXLE_TYRES_PATTERN.fullmatch(tyres)
+    ):
+        return "axle_tyres: expected one letter per axle, S, D or W, or null"
+    if tyres is not None and groups is None:
+        return "axle_tyres: given without axle_groups"
+    if groups is not None and sum(groups) != axles:
+        return f"axle_groups: add up to {sum(groups)}, but axles is {axles}"
+    if tyres is not None and len(tyres) != axles:
+        return f"axle_tyres: {len(tyres)} letters, but axles is {axles}"
     return None
 
 
