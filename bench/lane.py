@@ -442,12 +442,16 @@ def two_readings(
     return _timed(streams(), config)
 
 
-def arrival(fps: int, waits: int, config: StabilityConfig) -> dict:
+def arrival(
+    fps: int, waits: int, config: StabilityConfig, jitter_s: float = 0.0
+) -> dict:
     """Trucks driven on in the simulated indicator's model, read at exact times.
 
     The same two figures as the pseudo-terminal benchmark, without its timing
     noise: from the first reading after which every reading stays within one
-    division of the decided weight, and from the end of the swing.
+    division of the decided weight, and from the end of the swing. With
+    ``jitter_s`` each reading arrives up to that much late (uniformly), as
+    frames read from a serial port on a busy machine do.
     """
     in_band, from_rest, timeouts = [], [], 0
     for seed in range(waits):
@@ -456,7 +460,10 @@ def arrival(fps: int, waits: int, config: StabilityConfig) -> dict:
         kg = rng.randrange(30_000, 48_000, DIVISION_KG)
         rest = _rest_after(kg, 0.0, RAMP_S)
         model.set_target(kg, 0.0, RAMP_S)
-        samples = _stream(fps, WAIT_S + 1, model.displayed)
+        late = random.Random(-1 - seed)
+        count = round((WAIT_S + 1) * fps)
+        stamps = [k / fps + late.uniform(0, jitter_s) for k in range(count)]
+        samples = [(t, model.displayed(t)) for t in stamps]
         result = _decide(samples, config)
         if result.kind is not StabilityKind.STABLE:
             timeouts += 1
@@ -486,6 +493,7 @@ def stability_trials(waits: int, config: StabilityConfig = StabilityConfig()) ->
             "two_readings_50_50": two_readings(fps, trucks, config),
             "two_readings_50_50_flicker_10": two_readings(fps, trucks, config, 0.1),
             "arrival": arrival(fps, trucks, config),
+            "arrival_jitter_30_ms": arrival(fps, trucks, config, 0.03),
         }
     return out
 
