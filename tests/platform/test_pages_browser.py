@@ -63,6 +63,8 @@ def test_live_row_appears_without_reload_then_record_page(browser_app, page):
             gross_kg=58_460,
             rear_plate="鲁A1234挂",
             flags=["unknown_configuration"],
+            axle_groups=[1, 2, 3],
+            axle_tyres="SDDDSS",
             photos=[
                 photo_ref(photo, "plate", "front"),
                 photo_ref(pending, "scene", "rear"),
@@ -98,10 +100,14 @@ def test_live_row_appears_without_reload_then_record_page(browser_app, page):
         assert "第三条" in page.locator("#basis").inner_text()
         assert "车型配置未知" in page.locator("#flags").inner_text()
         assert "劝返卸载" in page.locator("#verdict").inner_text()
+        assert page.locator("#axle-groups").inner_text() == "1-2-3"
+        tyres = page.locator("#axle-tyres").inner_text()
+        assert tyres.startswith("S 单胎 | D 双胎, D 双胎 | D 双胎, S 单胎, S 单胎")
         page.screenshot(path=str(SCREENSHOTS / "platform-record.png"), full_page=True)
 
         page.goto(base + f"/records/{record['record_id']}?lang=en")
         assert "pending upload" in page.locator("#photos").inner_text()
+        assert "S single | D twin" in page.locator("#axle-tyres").inner_text()
         page.goto(base + "/")
         assert "Live passes" in page.inner_text("h1")
 

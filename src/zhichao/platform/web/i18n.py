@@ -66,6 +66,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "f_vehicle_kind": ("车辆类型", "Vehicle kind"),
     "f_axles": ("轴数", "Axles"),
     "f_axle_weights": ("轴重", "Axle weights"),
+    "f_axle_groups": ("轴组（前至后）", "Axle groups (front to rear)"),
+    "f_axle_tyres": ("轮胎（前至后）", "Tyres (front to rear)"),
+    "tyre_S": ("单胎", "single"),
+    "tyre_D": ("双胎", "twin"),
+    "tyre_W": ("加宽单胎", "wide single"),
+    "not_reported": ("轮轴识别器未报告", "not reported by the axle identifier"),
     "f_gross": ("车货总质量", "Gross mass"),
     "f_limit": ("限值", "Limit"),
     "f_tolerance": ("允许误差", "Tolerance"),
@@ -128,6 +134,15 @@ TEXT: dict[str, tuple[str, str]] = {
     "flag_quick_reweigh": ("同一车辆短时间内复磅", "same plate re-weighed soon"),
     "flag_scale_not_zeroed": ("上车前秤台未回零", "scale not back to zero before"),
     "flag_axle_mismatch": ("轴数与车辆登记不符", "axle count differs from known"),
+    "flag_single_tyre_reduction": (
+        "挂车轴为单胎，限值已按轴减低",
+        "single-tyred trailer axles lowered the limit",
+    ),
+    "flag_wide_tyres": ("挂车轴为加宽轮胎，限值不减", "wide tyres: limit not lowered"),
+    "flag_single_tyres_not_counted": (
+        "有单胎轴但无法判定是否应减限值，未减",
+        "single tyres the lane could not place; limit not lowered",
+    ),
     "flag_left_without_weighing": (
         "出口发现未称重车辆（逃检）",
         "left without weighing",
