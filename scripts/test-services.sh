@@ -39,7 +39,7 @@ if ! $RUN "$PGBIN/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1; then
   done
   echo "$PGPORT" > "$PGROOT/port"
   $RUN "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGROOT/pg.log" -w \
-    -o "-p $PGPORT -k $PGSOCK -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+    -o "-p $PGPORT -k $PGSOCK -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null
 fi
 cat > var/test-services.env <<ENV
 export ZHICHAO_TEST_PG_URL=postgresql+psycopg://postgres@127.0.0.1:$PGPORT/postgres

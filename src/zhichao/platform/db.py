@@ -13,6 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# PostgreSQL connections a process keeps open, and how many more it may open
+# under load. Uploads run in the server's thread pool (40 threads), so 20 + 20
+# covers them without opening and closing connections under a burst; two
+# worker processes then stay within PostgreSQL's default of 100 connections.
+POOL_SIZE = 20
+POOL_OVERFLOW = 20
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -45,7 +51,9 @@ def make_engine(database_url: str) -> Engine:
     """Create an engine; for a SQLite file, create its folder and tune it."""
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
-        return sa.create_engine(url, pool_pre_ping=True)
+        return sa.create_engine(
+            url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW
+        )
 
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)

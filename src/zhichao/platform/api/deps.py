@@ -109,11 +109,11 @@ def current_principal(request: Request) -> auth.Principal:
     return principal
 
 
-def get_settings(request: Request) -> PlatformSettings:
+async def get_settings(request: Request) -> PlatformSettings:
     return request.app.state.settings
 
 
-def get_session_factory(request: Request) -> sessionmaker[Session]:
+async def get_session_factory(request: Request) -> sessionmaker[Session]:
     return request.app.state.sessions
 
 
@@ -141,7 +141,7 @@ def get_station_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_evidence(request: Request) -> EvidenceBackend:
+async def get_evidence(request: Request) -> EvidenceBackend:
     return request.app.state.evidence
 
 
