@@ -31,6 +31,7 @@ TRUCK = Vehicle(
     kind="combination",
     gross_kg=52_340,
     unloaded_kg=48_600,
+    tyres="SDDWWW",  # wide single trailer tyres: reported, and lower nothing
 )
 
 
@@ -57,17 +58,23 @@ async def _photo_on_platform(url: str, sha256: str, timeout_s: float = 10.0) -> 
     return False
 
 
-def _verification(platform: PlatformThread, record_id: str) -> str:
+def _stored(platform: PlatformThread, record_id: str) -> tuple[str, dict]:
+    """The platform's verification result and stored copy of a record."""
     import sqlalchemy as sa
 
     engine = sa.create_engine(platform.settings.database_url)
     with engine.connect() as conn:
-        value = conn.execute(
-            sa.text("SELECT verification FROM weighing_records WHERE record_id = :r"),
-            {"r": record_id},
-        ).scalar_one()
+        verification, raw = conn.execute(
+            sa.select(sa.column("verification"), sa.column("raw", sa.JSON()))
+            .select_from(sa.table("weighing_records"))
+            .where(sa.column("record_id") == record_id)
+        ).one()
     engine.dispose()
-    return value
+    return verification, raw
+
+
+def _verification(platform: PlatformThread, record_id: str) -> str:
+    return _stored(platform, record_id)[0]
 
 
 def _screen_with(lane, text: str) -> tuple[str, ...]:
@@ -114,6 +121,8 @@ async def test_overloaded_truck_is_held_then_reweighed_and_released(
     assert held["limit_kg"] == 49_000
     assert held["vehicle_kind"] == "combination"
     assert held["axles"] == 6
+    assert (held["axle_groups"], held["axle_tyres"]) == ([1, 2, 3], "SDDWWW")
+    assert "wide_tyres" in held["flags"]
     assert held["front_plate"] == "晋E12345"
     assert held["rear_plate"] == "鲁A1234挂"
     assert abs(held["gross_kg"] - TRUCK.gross_kg) <= 20
@@ -140,7 +149,9 @@ async def test_overloaded_truck_is_held_then_reweighed_and_released(
         assert await _photo_on_platform(platform.url, photo["sha256"])
     assert len(held["photos"]) >= 2
 
-    assert _verification(platform, held["record_id"]) == "verified"
+    verification, stored = _stored(platform, held["record_id"])
+    assert verification == "verified"  # the signature covers the tyres
+    assert (stored["axle_groups"], stored["axle_tyres"]) == ([1, 2, 3], "SDDWWW")
     assert _verification(platform, released["record_id"]) == "verified"
 
     async with httpx.AsyncClient(headers=platform.auth_headers) as client:
@@ -148,6 +159,7 @@ async def test_overloaded_truck_is_held_then_reweighed_and_released(
     assert page.status_code == 200
     assert "鲁A1234挂" in page.text
     assert "第三条" in page.text  # the basis of the verdict is shown
+    assert "加宽单胎" in page.text  # and the tyres it was judged with
 
 
 async def _until(condition, timeout_s: float = 10.0) -> None:

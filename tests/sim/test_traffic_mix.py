@@ -3,23 +3,35 @@
 import random
 from collections import Counter
 
+from zhichao.lane.tyres import tyre_inputs
 from zhichao.protocols.plates import validate_plate
+from zhichao.protocols.readings import AxleReading
 from zhichao.rules import VehicleInput, check
 from zhichao.sim.traffic import next_vehicle
 
 COUNT = 5000
 
 
+def _judged(vehicle):
+    """The verdict as the lane makes it, from what the identifier reports."""
+    reading = AxleReading(vehicle.axles, vehicle.groups, tyres=vehicle.tyres)
+    tyres = tyre_inputs(reading, vehicle.kind)
+    return check(
+        VehicleInput(
+            axles=vehicle.axles,
+            kind=vehicle.kind,
+            gross_kg=vehicle.gross_kg,
+            single_tyre_axles=tyres.single_tyre_axles,
+            wide_tyres=tyres.wide_tyres,
+        )
+    )
+
+
 def _verdicts(seed: int = 11):
     rng = random.Random(seed)
     for _ in range(COUNT):
         vehicle = next_vehicle(rng)
-        verdict = check(
-            VehicleInput(
-                axles=vehicle.axles, kind=vehicle.kind, gross_kg=vehicle.gross_kg
-            )
-        )
-        yield vehicle, verdict
+        yield vehicle, _judged(vehicle)
 
 
 def test_mostly_six_axle_combinations_near_49_t_some_three_and_four_axle_trucks():
@@ -65,7 +77,20 @@ def test_a_seed_reproduces_the_traffic_and_overload_can_be_forced():
     assert list(_verdicts(5)) == list(_verdicts(5))
     rng = random.Random(1)
     forced = [next_vehicle(rng, overloaded=True) for _ in range(200)]
-    assert all(
-        check(VehicleInput(axles=v.axles, kind=v.kind, gross_kg=v.gross_kg)).overloaded
-        for v in forced
-    )
+    assert all(_judged(v).overloaded for v in forced)
+
+
+def test_tyres_are_mostly_told_mostly_twin_and_a_reduced_limit_is_rare():
+    pairs = list(_verdicts())
+    told = [v for v, _ in pairs if v.tyres is not None]
+    reduced = [verdict for _, verdict in pairs if verdict.limit_kg == 40_000]
+
+    assert 0.85 <= len(told) / COUNT <= 0.95
+    for vehicle in told:
+        assert len(vehicle.tyres) == vehicle.axles == sum(vehicle.groups)
+        assert vehicle.tyres[0] == "S"  # a steering axle is single-tyred
+    six = [v for v in told if v.axles == 6]
+    assert sum(v.tyres == "SDDDDD" for v in six) / len(six) > 0.95  # twin-tyred
+    assert 0 < len(reduced) / COUNT < 0.02
+    assert all("single_tyre_reduction" in verdict.flags for verdict in reduced)
+    assert any("wide_tyres" in verdict.flags for _, verdict in pairs)

@@ -355,7 +355,7 @@ async def weigh(lane: SimulatedLane, vehicle: Vehicle, gross_kg: int) -> dict | 
     else:
         await lane.front.post(vehicle.front_plate, color=vehicle.color)
     await lane.rear.post(vehicle.rear_plate, color=PlateColor.YELLOW)
-    await lane.axles.vehicle_passed(vehicle.axles, vehicle.groups)
+    await lane.axles.vehicle_passed(vehicle.axles, vehicle.groups, vehicle.tyres)
     lane.indicator.drive_on(gross_kg, ramp_s=3.0)
 
     waited = 0.0

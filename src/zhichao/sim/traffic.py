@@ -1,8 +1,12 @@
 """Traffic that looks like a Jincheng coal lane: who drives onto the scale next.
 
 Mostly six-axle combinations (tractor + semi-trailer) loaded close to 49 t,
-some three- and four-axle trucks, and a few per cent overloaded. Pure: the
-caller supplies the random generator, so a seed reproduces a day's traffic.
+some three- and four-axle trucks, and a few per cent overloaded. The coal
+combinations run twin tyres; a rare semi-trailer runs wide singles (which
+lower nothing) or plain single tyres (each such axle takes 3,000 kg off the
+limit, so it loads to 40 t). The axle identifier tells the tyres for most
+passes, not all (mud and spray on its sensors). Pure: the caller supplies the
+random generator, so a seed reproduces a day's traffic.
 """
 
 import random
@@ -37,14 +41,19 @@ class Vehicle:
     kind: str  # "truck" | "combination"
     gross_kg: int
     unloaded_kg: int  # what it weighs after unloading, if it is sent back
+    tyres: str | None = None  # as the axle identifier reports them, if it does
 
 
-# (kind, axles, groups, share, legal limit, empty mass)
+TYRES_REPORTED = 0.9  # share of passes whose tyres the identifier tells
+
+# (kind, axles, groups, tyres, share, legal limit, empty mass)
 _FLEET = [
-    ("combination", 6, (1, 2, 3), 78, 49000, 15500),
-    ("truck", 3, (1, 2), 9, 25000, 11000),
-    ("truck", 4, (2, 2), 9, 31000, 12500),
-    ("combination", 5, (1, 1, 3), 4, 43000, 14500),
+    ("combination", 6, (1, 2, 3), "SDDDDD", 76, 49000, 15500),
+    ("combination", 6, (1, 2, 3), "SDDWWW", 1, 49000, 14800),
+    ("combination", 6, (1, 2, 3), "SDDSSS", 1, 40000, 14000),
+    ("truck", 3, (1, 2), "SDD", 9, 25000, 11000),
+    ("truck", 4, (2, 2), "SSDD", 9, 31000, 12500),
+    ("combination", 5, (1, 1, 3), "SDDDD", 4, 43000, 14500),
 ]
 
 
@@ -66,8 +75,8 @@ def next_vehicle(
     rng: random.Random, overload_share: float = 0.04, *, overloaded: bool | None = None
 ) -> Vehicle:
     """The next truck; ``overloaded`` forces the outcome, None leaves it to chance."""
-    kind, axles, groups, _, limit, empty = rng.choices(
-        _FLEET, weights=[row[3] for row in _FLEET]
+    kind, axles, groups, tyres, _, limit, empty = rng.choices(
+        _FLEET, weights=[row[4] for row in _FLEET]
     )[0]
     front = make_plate(rng)
     rear = make_plate(rng, trailer=True) if kind == "combination" else front
@@ -79,6 +88,8 @@ def next_vehicle(
         gross = int(limit - abs(rng.gauss(0, limit * 0.025)) - 60)
     gross = max(gross, empty + 1000)
     unloaded = min(gross, int(limit * rng.uniform(0.95, 0.99)))
+    # a forced overload is judged on its tyres, so the lane does hold it
+    reported = rng.random() < TYRES_REPORTED or overloaded
     return Vehicle(
         front_plate=front,
         rear_plate=rear,
@@ -88,6 +99,7 @@ def next_vehicle(
         kind=kind,
         gross_kg=_to_division(gross),
         unloaded_kg=_to_division(unloaded),
+        tyres=tyres if reported else None,
     )
 
 
