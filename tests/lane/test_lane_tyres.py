@@ -20,6 +20,8 @@ from zhichao.protocols.readings import AxleReading
         ((1, 1, 2), "SDSS", None, TyreInputs(flags=(NOT_COUNTED,))),
         ((1, 2), "SDS", "truck", TyreInputs(flags=(NOT_COUNTED,))),
         ((2, 2), "SSDD", "truck", TyreInputs()),
+        ((1, 1, 2), "SSDD", "truck", TyreInputs()),  # twin steer, twin drive
+        ((1, 2), "SDW", "truck", TyreInputs()),  # wide singles lower nothing
         ((1, 1), "SD", "truck", TyreInputs()),
     ],
 )

@@ -13,9 +13,10 @@ So the lane counts only axles it can place without guessing:
   tractor's drive group; neither counts;
 - every axle behind them is a trailer axle and counts.
 
-A truck's single-tyred group axle is not counted, since a tag axle and a drive
-axle look the same to the identifier; nor is anything counted when the
-identifier sends no tyres: the verdict is then as if every axle were twin-tyred.
+A truck's single-tyred rear axle is not counted, since a tag axle and a drive
+axle look the same to the identifier (the pass is flagged instead); nor is
+anything counted when the identifier sends no tyres: the verdict is then as if
+every axle were twin-tyred.
 """
 
 from dataclasses import dataclass
@@ -42,8 +43,10 @@ def tyre_inputs(reading: AxleReading | None, kind: str | None) -> TyreInputs:
         return TyreInputs()
 
     if not _is_combination(reading, kind):
-        behind_steer = reading.tyres[reading.groups[0] :]
-        if SINGLE in behind_steer or WIDE in behind_steer:
+        # a twin-steer truck may show its second steering axle as a group of
+        # its own, so only the rearmost group tells of a single-tyred axle
+        rear = reading.tyres[reading.axles - reading.groups[-1] :]
+        if len(reading.groups) > 1 and SINGLE in rear:
             return TyreInputs(flags=(NOT_COUNTED,))
         return TyreInputs()
 
