@@ -44,22 +44,21 @@ def loads_body(body: bytes) -> Any:
     Raises what the reference raises: ``json.JSONDecodeError``,
     ``UnicodeDecodeError`` or ``RecursionError`` (nesting too deep).
     """
+    return decode_body(body)[0]
+
+
+def decode_body(body: bytes) -> tuple[Any, bool]:
+    """``(json.loads(body), by_reference)``, raising as ``loads_body`` does.
+
+    ``by_reference`` is True when json.loads itself decoded the body. Only then
+    can a string hold a lone surrogate: orjson refuses them.
+    """
     if not _may_hold_a_long_integer(body):
         try:
-            return orjson.loads(body)
+            return orjson.loads(body), False
         except orjson.JSONDecodeError:
             pass
-    return json.loads(body)
-
-
-# A lone surrogate can only come from json.loads: a \uD800-\uDFFF escape, UTF-8
-# bytes of a surrogate (ED A0-BF ..), or a UTF-16 or UTF-32 body (NUL bytes).
-_SURROGATE_SIGNS = (b"\\ud", b"\\uD", b"\xed", b"\x00")
-
-
-def may_hold_lone_surrogates(body: bytes) -> bool:
-    """False when no string decoded from ``body`` can hold a lone surrogate."""
-    return any(sign in body for sign in _SURROGATE_SIGNS)
+    return json.loads(body), True
 
 
 def lone_surrogate_path(value: Any, path: str = "") -> str | None:

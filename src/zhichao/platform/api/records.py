@@ -18,11 +18,7 @@ from zhichao.platform.api.deps import (
     read_body,
 )
 from zhichao.platform.api.errors import ApiError
-from zhichao.platform.json_body import (
-    loads_body,
-    lone_surrogate_path,
-    may_hold_lone_surrogates,
-)
+from zhichao.platform.json_body import decode_body, lone_surrogate_path
 from zhichao.platform.present import live_item
 from zhichao.platform.schemas import RecordIn, UnencodableRecord
 from zhichao.platform.settings import PlatformSettings
@@ -195,8 +191,13 @@ def parse_json(body: bytes) -> Any:
     The value is ``json.loads(body)``'s, decoded by orjson when that gives the
     same (``json_body.loads_body``).
     """
+    return _decode(body)[0]
+
+
+def _decode(body: bytes) -> tuple[Any, bool]:
+    """``json_body.decode_body``, its errors as ApiError ``invalid_json``."""
     try:
-        return loads_body(body)
+        return decode_body(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ApiError(
             400, "invalid_json", f"the body is not valid JSON: {err}"
@@ -212,7 +213,7 @@ def parse_json(body: bytes) -> Any:
 
 def parse_batch(body: bytes, max_records: int) -> list[Any]:
     """The ``records`` list of a batch body; ApiError when the body is unusable."""
-    data = parse_json(body)
+    data, by_reference = _decode(body)
 
     if not isinstance(data, dict) or not isinstance(data.get("records"), list):
         raise ApiError(
@@ -232,7 +233,7 @@ def parse_batch(body: bytes, max_records: int) -> list[Any]:
             f"records: the batch holds {len(records)} records; "
             f"the limit is {max_records}",
         )
-    if may_hold_lone_surrogates(body):
+    if by_reference:  # only then can a string hold a lone surrogate
         records = [_unencodable_marked(record) for record in records]
     return records
 
