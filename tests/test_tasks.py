@@ -2,6 +2,9 @@
 
 import asyncio
 import logging
+import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -42,3 +45,45 @@ async def test_a_task_that_never_stops_is_logged_and_left(caplog):
     assert "test stubborn did not stop when cancelled" in caplog.text
     release.set()
     await asyncio.wait_for(task, 5)
+
+
+_PROGRAM = """
+import asyncio, sys
+from zhichao.tasks import run_until_stopped
+
+async def main():
+    try:
+        print("running", flush=True)
+        await asyncio.Event().wait()
+    finally:
+        await asyncio.sleep(0.05)  # a stop that takes a moment
+        print("cleaned up", flush=True)
+
+run_until_stopped(main())
+print("exited", flush=True)
+"""
+
+
+def _default_sigint() -> None:
+    # A runner started in the background of a non-interactive shell ignores
+    # SIGINT, and children inherit that; a terminal's Ctrl-C reaches them.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["term", "int"])
+def test_a_program_stops_cleanly_on_sigterm_and_ctrl_c(sig):
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _PROGRAM],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,
+    )
+    try:
+        assert proc.stdout.readline().strip() == "running"
+        proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert out.split() == ["cleaned", "up", "exited"]
+    assert proc.returncode == 0

@@ -75,6 +75,12 @@ def _next_line(lines: queue.Queue, starting: str, timeout_s: float = 120) -> str
             return line
 
 
+def _ctrl_c_reaches_it() -> None:
+    # A test run started in the background of a non-interactive shell ignores
+    # SIGINT, and the demo would inherit that; from a terminal it does not.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.browser
 def test_demo_live_page_at_the_printed_url_then_ctrl_c_stops_it(
     tmp_path, chromium_path
@@ -96,6 +102,7 @@ def test_demo_live_page_at_the_printed_url_then_ctrl_c_stops_it(
         stdout=subprocess.PIPE,
         stderr=(tmp_path / "stderr.txt").open("w"),
         text=True,
+        preexec_fn=_ctrl_c_reaches_it,
     )
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=_read_lines, args=(demo.stdout, lines), daemon=True).start()

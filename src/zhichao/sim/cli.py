@@ -1,7 +1,5 @@
 """``zhichao demo``: the county platform with simulated source units."""
 
-import asyncio
-import contextlib
 import logging
 from pathlib import Path
 
@@ -28,6 +26,7 @@ import click
 def demo(host, port, lanes, seed, data_dir, duration) -> None:
     """Run a county platform on SQLite with simulated lanes (Ctrl-C stops)."""
     from zhichao.sim.demo import UNITS, run_demo
+    from zhichao.tasks import run_until_stopped
 
     if not 1 <= lanes <= len(UNITS):
         raise click.BadParameter(f"must be 1 to {len(UNITS)}", param_hint="--lanes")
@@ -41,16 +40,15 @@ def demo(host, port, lanes, seed, data_dir, duration) -> None:
         if sign_in:
             click.echo(f"zhichao demo: {sign_in}")
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
-            run_demo(
-                host=host,
-                port=port,
-                lanes=lanes,
-                seed=seed,
-                data_dir=data_dir,
-                duration_s=duration,
-                on_ready=ready,
-            )
+    run_until_stopped(
+        run_demo(
+            host=host,
+            port=port,
+            lanes=lanes,
+            seed=seed,
+            data_dir=data_dir,
+            duration_s=duration,
+            on_ready=ready,
         )
+    )
     click.echo("zhichao demo: stopped")

@@ -1,7 +1,6 @@
 """``zhichao station``: run and manage a weighbridge station."""
 
 import asyncio
-import contextlib
 import logging
 
 import click
@@ -78,6 +77,7 @@ def run(config: str) -> None:
     from zhichao.station.config import load_settings
     from zhichao.station.keys import load_lane_keys
     from zhichao.station.runtime import Station
+    from zhichao.tasks import run_until_stopped
 
     try:
         settings = load_settings(config)
@@ -95,8 +95,7 @@ def run(config: str) -> None:
         finally:
             await st.stop()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+    run_until_stopped(main())
 
 
 @station.command("operator-password")
