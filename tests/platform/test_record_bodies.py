@@ -78,3 +78,16 @@ def test_a_record_with_a_lone_surrogate_is_rejected_and_the_rest_stored(client):
     assert [r["status"] for r in results] == ["rejected", "stored"]
     assert results[0]["record_id"] == bad["record_id"]
     assert results[0]["error"].startswith("video.clip: holds a lone UTF-16 surrogate")
+
+
+def test_a_record_sent_alone_with_a_lone_surrogate_is_rejected_with_where(client):
+    bad = make_record(seq=1, video={"clip": "x\ud800"})
+
+    answer = client.put(
+        f"/api/v1/records/{bad['record_id']}",
+        content=json.dumps(bad).encode(),
+        headers={"content-type": "application/json"},
+    )
+
+    assert answer.status_code == 422, answer.text
+    assert "video.clip: holds a lone UTF-16 surrogate" in answer.json()["error"]["message"]

@@ -189,9 +189,11 @@ def parse_json(body: bytes) -> Any:
     """The body as JSON; ApiError ``invalid_json`` when it is not.
 
     The value is ``json.loads(body)``'s, decoded by orjson when that gives the
-    same (``json_body.loads_body``).
+    same (``json_body.loads_body``). A record holding a lone surrogate comes
+    back marked, for validation to reject with where it is.
     """
-    return _decode(body)[0]
+    data, by_reference = _decode(body)
+    return _unencodable_marked(data) if by_reference else data
 
 
 def _decode(body: bytes) -> tuple[Any, bool]:
