@@ -90,4 +90,5 @@ def test_a_record_sent_alone_with_a_lone_surrogate_is_rejected_with_where(client
     )
 
     assert answer.status_code == 422, answer.text
-    assert "video.clip: holds a lone UTF-16 surrogate" in answer.json()["error"]["message"]
+    message = answer.json()["error"]["message"]
+    assert "video.clip: holds a lone UTF-16 surrogate" in message
