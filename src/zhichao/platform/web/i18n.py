@@ -84,7 +84,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "f_flags": ("提示标记", "Flags"),
     "f_left_without_weighing": ("逃检", "Left without weighing"),
     "f_video": ("录像", "Video"),
-    "f_reweigh_of": ("本次为复磅，原记录", "Re-weighs record"),
+    "f_reweigh_of": ("复磅的原记录", "Re-weigh of"),
     "f_reweighed_by": ("复磅记录", "Re-weighed by"),
     "photo_pending": ("待上传", "pending upload"),
     "not_received": ("平台尚未收到", "not received yet"),
